@@ -1,0 +1,45 @@
+# ipclab front door.  Everything is driven through CMake in $(BUILD).
+#
+#   make            configure and build (build/)
+#   make test       build and run every TAP test under prove
+#   make bench      deps + build + the default suite, results + plots
+#   make deps       install what is missing (Debian/Ubuntu, as root)
+#   make clean      remove build directories
+#
+#   make test SANITIZE=1   the same tests in build-asan/ (ASan + UBSan)
+#   make test TSAN=1       the same tests in build-tsan/ (ThreadSanitizer)
+
+SHELL := /bin/bash
+GENERATOR ?= Ninja
+PROFILE ?= quick
+PROVE ?= prove
+PROVE_FLAGS ?= --timer
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-asan
+CMAKE_FLAGS += -DIPCLAB_SANITIZE=ON
+else ifeq ($(TSAN),1)
+BUILD ?= build-tsan
+CMAKE_FLAGS += -DIPCLAB_TSAN=ON
+else
+BUILD ?= build
+endif
+
+.PHONY: all build deps test bench report compare clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -G "$(GENERATOR)" $(CMAKE_FLAGS)
+	cmake --build $(BUILD)
+
+# Tests: every executable in $(BUILD)/tests and every tests/*.t script.
+test: build
+	@scripts/test-env.sh
+	IPCLAB_BUILD=$(abspath $(BUILD)) $(PROVE) $(PROVE_FLAGS) --exec '' $(BUILD)/tests/* $(wildcard tests/*.t)
+
+clean:
+	rm -rf build build-asan build-tsan

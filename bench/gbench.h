@@ -1,0 +1,95 @@
+/* gbench.h - a small C API over Google Benchmark (1.7).  bench/gbench.cc is
+ * its only implementation and the only C++ in ipclab.  No C++ exception
+ * crosses into C: every entry point catches and reports.
+ *
+ * Usage:
+ *   gb_init(&argc, argv);                         // consumes --benchmark_*
+ *   struct gb_bench *b = gb_register("pingpong/pipe/...", fn, arg);
+ *   gb_use_manual_time(b);
+ *   gb_add_context("ipclab_kernel", "6.1.0");
+ *   gb_run();                                     // runs the selection
+ *   gb_shutdown();
+ *
+ *   static void fn(struct gb_state *st, void *arg) {
+ *       uint64_t n = gb_max_iterations(st);
+ *       ... do n operations outside Google Benchmark's loop ...
+ *       while (gb_keep_running_batch(st, n))
+ *           gb_set_iteration_time(st, seconds_for_all_n);
+ *       gb_counter(st, "p50_ns", 812.0, GB_COUNTER_DEFAULT);
+ *   }
+ */
+#ifndef IPCLAB_GBENCH_H
+#define IPCLAB_GBENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gb_state; /* benchmark::State */
+struct gb_bench; /* benchmark::internal::Benchmark */
+
+typedef void (*gb_fn)(struct gb_state *st, void *arg);
+
+/* Counter flags, as benchmark::Counter::Flags. */
+enum {
+	GB_COUNTER_DEFAULT = 0,
+	GB_COUNTER_RATE = 1 << 0,               /* divided by time */
+	GB_COUNTER_AVG_THREADS = 1 << 1,
+	GB_COUNTER_AVG_ITERATIONS = 1 << 3,     /* divided by iterations */
+	GB_COUNTER_ITERATION_INVARIANT = 1 << 2 /* multiplied by iterations */
+};
+
+/* Parse and remove Google Benchmark's flags from argv.  Returns 0, or -1
+ * when an unrecognized --benchmark_ flag remains (message printed by the
+ * library).  Call once, first. */
+int gb_init(int *argc, char **argv);
+/* The library's own help text for its flags. */
+void gb_print_flags_help(void);
+
+/* Register a case; the name is used as given.  NULL on failure. */
+struct gb_bench *gb_register(const char *name, gb_fn fn, void *arg);
+void gb_use_manual_time(struct gb_bench *b);
+void gb_use_real_time(struct gb_bench *b);
+/* Arguments appear in the name as /NAME:VALUE in order; state gets them. */
+void gb_arg(struct gb_bench *b, const char *argname, int64_t value);
+void gb_unit_ns(struct gb_bench *b);
+void gb_unit_us(struct gb_bench *b);
+/* Google Benchmark's per-case iteration count: fix it (testing only; it
+ * enters the case name, so suites set it by flag instead). */
+void gb_iterations(struct gb_bench *b, int64_t n);
+
+void gb_add_context(const char *key, const char *value);
+
+/* Run every registered case that the --benchmark_filter selects, with the
+ * console reporter (and the file reporter when --benchmark_out is set).
+ * Returns the number of cases run, or -1 on an internal error. */
+long gb_run(void);
+void gb_shutdown(void);
+
+/* --- inside a case function --- */
+bool gb_keep_running(struct gb_state *st);
+bool gb_keep_running_batch(struct gb_state *st, uint64_t n);
+uint64_t gb_max_iterations(const struct gb_state *st);
+uint64_t gb_iterations_done(const struct gb_state *st);
+int64_t gb_state_arg(const struct gb_state *st, unsigned i);
+void gb_set_iteration_time(struct gb_state *st, double seconds);
+void gb_pause_timing(struct gb_state *st);
+void gb_resume_timing(struct gb_state *st);
+void gb_counter(struct gb_state *st, const char *name, double value, int flags);
+void gb_set_label(struct gb_state *st, const char *label);
+void gb_set_bytes_processed(struct gb_state *st, int64_t bytes);
+void gb_set_items_processed(struct gb_state *st, int64_t items);
+/* Mark the case failed (Google Benchmark's SkipWithError: the message goes
+ * into the output as error_message).  The case function must return without
+ * entering (or after leaving) the keep-running loop. */
+void gb_skip_with_error(struct gb_state *st, const char *msg);
+bool gb_error_occurred(const struct gb_state *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

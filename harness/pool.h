@@ -1,0 +1,90 @@
+/* pool.h - a pool of forked worker processes, reused across rounds.
+ *
+ * The multiprocessing life cycle done right in C:
+ *   pool_start()  forks N workers; each sets PR_SET_PDEATHSIG(SIGKILL), ignores
+ *                 SIGINT/SIGTERM (the parent decides), binds to its CPU, runs
+ *                 cfg->setup (attach channels), then reports ready.
+ *   pool_round()  the parent fills pool_cmd(), then releases every worker at
+ *                 once; each runs cfg->round and writes its result into its
+ *                 slot in shared memory; the parent waits for all, under a
+ *                 watchdog.  Workers never print.
+ *   pool_stop()   workers run cfg->teardown and _exit; every child is reaped.
+ *
+ * If a worker dies, a round's watchdog expires, or the parent is
+ * interrupted (sig_pending()), the parent sends SIGTERM then SIGKILL to the
+ * whole pool, reaps every child, and the call returns an error with a reason
+ * such as "worker 1 (cpu 1) killed by signal 9 (Killed)".  After an error
+ * only pool_stop() may be called.  No zombies, ever.
+ */
+#ifndef IPCLAB_POOL_H
+#define IPCLAB_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define POOL_ERRLEN 256
+#define POOL_MAX_WORKERS 1024
+
+struct topo;
+
+struct pool_worker {
+	unsigned id;        /* 0 .. n-1 */
+	unsigned n;         /* workers in the pool */
+	int cpu;            /* CPU asked for, -1: unbound */
+	void *arg;          /* cfg->arg */
+	const void *cmd;    /* the parent's command for this round (cmd_size) */
+	void *slot;         /* this worker's result slot (slot_size bytes) */
+	char *err;          /* POOL_ERRLEN bytes: why setup/round failed */
+	void *priv;         /* the worker's own state, set in setup */
+};
+
+struct pool_cfg {
+	unsigned nworkers;          /* 1 .. POOL_MAX_WORKERS */
+	const int *cpus;            /* nworkers CPUs (-1 unbound); NULL: none */
+	const struct topo *topo;    /* used to bind; may be NULL if unbound */
+	size_t slot_size;           /* result bytes per worker (shared) */
+	size_t cmd_size;            /* command bytes (shared, parent writes) */
+	/* In the child, after binding: attach what it uses, forget what it
+	 * inherited but does not use.  0 or -errno (message in w->err). */
+	int (*setup)(struct pool_worker *w);
+	/* One round.  0 or -errno (message in w->err). */
+	int (*round)(struct pool_worker *w);
+	/* In the child before it exits (also after a failed round). */
+	void (*teardown)(struct pool_worker *w);
+	void *arg;
+	unsigned start_timeout_ms;  /* watchdog for fork + setup; 0: 10 s */
+};
+
+struct pool;
+
+/* 0 or -errno with reason (POOL_ERRLEN).  On error nothing is left: every
+ * child forked is killed and reaped. */
+int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason);
+
+/* The command area (cfg->cmd_size bytes) the parent fills before a round. */
+void *pool_cmd(struct pool *p);
+
+/* Release every worker at once and wait until all finish the round.
+ * 0; -ETIMEDOUT (watchdog after timeout_ms, pool killed); -ECHILD (a worker
+ * died, pool killed); -EINTR (sig_pending(), pool killed); or the first
+ * worker's -errno from cfg->round (reason carries its w->err). */
+int pool_round(struct pool *p, unsigned timeout_ms, char *reason);
+
+const void *pool_slot(const struct pool *p, unsigned i);
+/* CPU the worker reported after binding (sched_getcpu()), -1 unknown. */
+int pool_worker_ran_on(const struct pool *p, unsigned i);
+pid_t pool_worker_pid(const struct pool *p, unsigned i);
+unsigned pool_size(const struct pool *p);
+
+/* Inside cfg->round: wait until every worker of the pool reached this call,
+ * then all leave together (a spin barrier that yields, so an oversubscribed
+ * pool still makes progress).  Use it after warm-up, before timing. */
+void pool_sync(struct pool_worker *w);
+
+/* Ask workers to tear down and exit; reap all (SIGKILL after timeout_ms).
+ * Frees everything.  0, or -errno when a worker had to be killed or exited
+ * non-zero (reason says which). */
+int pool_stop(struct pool *p, unsigned timeout_ms, char *reason);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * ipc.h - the one interface every IPC mechanism implements.
+ *
+ * A channel is ONE-WAY: senders put whole messages in, receivers take whole
+ * messages out.  A duplex link (ping-pong) is two channels, exactly as a
+ * duplex pipe is two pipes.  Keeping channels one-way lets every scenario be
+ * a small graph of channels, written once for every mechanism.
+ *
+ * Life cycle (the harness drives it; impl/ never knows the harness):
+ *
+ *   parent:  ops->create(&params, &chan, err)      before fork
+ *   fork...
+ *   child:   ops->attach(chan, IPC_SEND or IPC_RECV, &end, err)
+ *            ops->send(end, buf, len) / ops->recv(end, buf, cap)
+ *            ops->detach(end)
+ *   child:   ops->forget(chan)   for every channel it inherited but does not
+ *                                use (closes inherited descriptors so a dead
+ *                                peer is seen as EOF/EPIPE, unmaps memory)
+ *   parent:  ops->forget(chan)   after all forks, if it does not use it
+ *   parent:  ops->destroy(chan)  removes every name the channel created
+ *                                (shm, mqueue, fifo and socket files), also
+ *                                after forget(), also after a child died.
+ *
+ * A process may also attach in the parent without forking (the in-process
+ * micro benchmarks do: attach both ends in one process).
+ *
+ * Errors are negative errno values.  Functions that can fail for a reason a
+ * user must read (limits, permissions) also write one line into err
+ * (IPC_ERRLEN bytes, may be NULL).  No function prints.
+ */
+#ifndef IPCLAB_IPC_H
+#define IPCLAB_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IPC_ERRLEN 256
+
+/* How a send or receive waits when it cannot make progress. */
+enum ipc_wait {
+	IPC_WAIT_BLOCK = 0,  /* sleep in the kernel (blocking syscall, futex) */
+	IPC_WAIT_SPIN = 1,   /* busy-poll: non-blocking calls in a loop */
+	IPC_WAIT_HYBRID = 2, /* spin briefly, then sleep */
+	IPC_WAIT_COUNT
+};
+#define IPC_WAIT_BIT(w) (1u << (w))
+
+enum ipc_role { IPC_SEND = 0, IPC_RECV = 1 };
+
+/*
+ * What a mechanism can do on THIS machine (read from the system's limits at
+ * run time, never hard-coded where the system has a knob).
+ */
+struct ipc_caps {
+	size_t max_msg;        /* largest message one channel carries */
+	size_t max_shared_send; /* largest message when several senders share
+				   one channel; 0: one sender only */
+	size_t max_shared_recv; /* same for several receivers; 0: one only */
+	unsigned max_depth;    /* most messages in flight; 0: no fixed limit */
+	unsigned waits;        /* IPC_WAIT_BIT() of every supported wait */
+	int keeps_boundaries;  /* 1: the kernel keeps message boundaries;
+				  0: a byte stream framed by the mechanism */
+};
+
+struct ipc_params {
+	size_t max_msg;      /* largest message that will be sent (>= 1) */
+	unsigned depth;      /* messages in flight wanted; 0: mechanism default */
+	unsigned senders;    /* sender processes that will attach (>= 1) */
+	unsigned receivers;  /* receiver processes that will attach (>= 1) */
+	enum ipc_wait wait;
+	unsigned timeout_ms; /* a send/recv that makes no progress this long
+				returns -ETIMEDOUT; 0: wait forever.  A peer that
+				died is reported (-EPIPE) as soon as the
+				mechanism can tell, at the latest after this. */
+};
+
+struct ipc_ops {
+	const char *name;    /* as in case names: "pipe", "shmring", ... */
+	const char *summary; /* one line for --list and the report */
+
+	/* Fill caps from this machine's limits.  0 or -errno. */
+	int (*caps)(struct ipc_caps *caps, char *err);
+
+	/*
+	 * Create a channel (names unique to it, created O_EXCL, mode 0600).
+	 * Refuses params it cannot honour (size or depth over a limit, more
+	 * senders/receivers than it supports, unsupported wait) with -EINVAL,
+	 * -EMSGSIZE or -ENOTSUP and a line in err naming the limit; never
+	 * clamps.  0 or -errno; on error nothing is left behind.
+	 */
+	int (*create)(const struct ipc_params *p, void **chan, char *err);
+
+	/* In the process that will use it (usually a child after fork). */
+	int (*attach)(void *chan, enum ipc_role role, void **end, char *err);
+
+	/*
+	 * Send one whole message of len bytes (1 <= len <= params.max_msg).
+	 * 0, or -EINVAL (len 0), -EMSGSIZE (too long: nothing sent),
+	 * -EPIPE (no receiver left), -ETIMEDOUT, -EPROTO, other -errno.
+	 */
+	int (*send)(void *end, const void *buf, size_t len);
+
+	/*
+	 * Receive one whole message into buf (cap bytes).  Returns its length
+	 * (> 0), or -EMSGSIZE (longer than cap), -EPIPE (no sender left and
+	 * nothing queued), -ETIMEDOUT, -EPROTO (corrupt channel state, e.g. a
+	 * shared-memory index or length out of bounds), other -errno.
+	 */
+	ssize_t (*recv)(void *end, void *buf, size_t cap);
+
+	void (*detach)(void *end);
+	void (*forget)(void *chan);
+	void (*destroy)(void *chan);
+};
+
+/* Small wrappers so callers read like prose. */
+static inline int ipc_send(const struct ipc_ops *o, void *end, const void *b, size_t n)
+{
+	return o->send(end, b, n);
+}
+
+static inline ssize_t ipc_recv(const struct ipc_ops *o, void *end, void *b, size_t cap)
+{
+	return o->recv(end, b, cap);
+}
+
+/* registry.c */
+extern const struct ipc_ops *const ipc_registry[]; /* NULL-terminated */
+#define ipc_for_each(op) \
+	for (const struct ipc_ops *const *op##_it = ipc_registry; ((op) = *op##_it) != NULL; op##_it++)
+
+const struct ipc_ops *ipc_find(const char *name);
+const char *ipc_wait_name(enum ipc_wait w);          /* "block", "spin", "hybrid" */
+int ipc_wait_parse(const char *s, enum ipc_wait *out); /* 0 or -EINVAL */
+
+#endif

@@ -1,0 +1,124 @@
+/* testutil.c - leak and zombie checks shared by the tests. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void snap_dir(struct leak_snap *s, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL && s->n < 512) {
+		if (strncmp(e->d_name, "ipclab", 6) != 0)
+			continue;
+		snprintf(s->names[s->n++], sizeof(s->names[0]), "%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+}
+
+void leak_snapshot(struct leak_snap *s)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	s->n = 0;
+	snap_dir(s, "/dev/shm");
+	snap_dir(s, "/dev/mqueue");
+	snap_dir(s, tmp && *tmp ? tmp : "/tmp");
+}
+
+unsigned leak_new(const struct leak_snap *before, const struct leak_snap *now,
+		  char *out, size_t len)
+{
+	unsigned found = 0;
+	size_t used = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (unsigned i = 0; i < now->n; i++) {
+		bool old = false;
+
+		for (unsigned j = 0; j < before->n && !old; j++)
+			old = strcmp(now->names[i], before->names[j]) == 0;
+		if (old)
+			continue;
+		found++;
+		if (used < len) {
+			int k = snprintf(out + used, len - used, "%s%s",
+					 used ? " " : "", now->names[i]);
+			if (k > 0)
+				used += (size_t)k;
+		}
+	}
+	return found;
+}
+
+unsigned leak_check(const struct leak_snap *before, char *out, size_t len)
+{
+	struct leak_snap *now = malloc(sizeof(*now));
+	unsigned n;
+
+	if (!now)
+		abort();
+	leak_snapshot(now);
+	n = leak_new(before, now, out, len);
+	free(now);
+	return n;
+}
+
+bool mqueue_listable(void)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, " /dev/mqueue mqueue ") != NULL;
+	fclose(f);
+	return found;
+}
+
+unsigned zombie_children(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+	pid_t me = getpid();
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], buf[512], *p;
+		FILE *f;
+		char state;
+		long ppid;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		if (!p || !(p = strrchr(buf, ')')))
+			continue;
+		if (sscanf(p + 1, " %c %ld", &state, &ppid) == 2 && state == 'Z' && ppid == me)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int tap_run(const char *group, const struct CMUnitTest *tests, size_t n)
+{
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}

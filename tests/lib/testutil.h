@@ -1,0 +1,38 @@
+/* testutil.h - what every ipclab test needs: TAP through cmocka, and checks
+ * for what a run may leave behind (IPC objects, private directories,
+ * zombies). */
+#ifndef IPCLAB_TESTUTIL_H
+#define IPCLAB_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Names of ipclab objects now present: /dev/shm/ipclab-*, /dev/mqueue/ipclab-*
+ * (when mounted) and $TMPDIR/ipclab-* directories. */
+struct leak_snap {
+	unsigned n;
+	char names[512][320];
+};
+
+void leak_snapshot(struct leak_snap *s);
+/* Entries in `now` that were not in `before`; their names, space separated,
+ * into out.  Returns how many. */
+unsigned leak_new(const struct leak_snap *before, const struct leak_snap *now,
+		  char *out, size_t len);
+/* Convenience: snapshot now and compare with before. */
+unsigned leak_check(const struct leak_snap *before, char *out, size_t len);
+
+/* Is /dev/mqueue mounted, so leaked queues can be listed? */
+bool mqueue_listable(void);
+
+/* Children of this process that are zombies now (from /proc). */
+unsigned zombie_children(void);
+
+/* Run cmocka tests with TAP output; one group per executable. */
+int tap_run(const char *group, const struct CMUnitTest *tests, size_t n);
+
+#endif
