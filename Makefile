@@ -41,5 +41,16 @@ test: build
 	@scripts/test-env.sh
 	IPCLAB_BUILD=$(abspath $(BUILD)) $(PROVE) $(PROVE_FLAGS) --exec '' $(BUILD)/tests/* $(wildcard tests/*.t)
 
+# Plots, report.md, report.tex (and report.pdf with pdflatex) for one run.
+report:
+	@test -n "$(RESULTS)" || { echo "usage: make report RESULTS=results/HOST/YYYYmmddTHHMMSSZ" >&2; exit 2; }
+	scripts/report.py "$(RESULTS)"
+
+# A is the baseline; tables on stdout and in OUT (default results/compare-STAMP/).
+COMPARE_MORE := C D E F G H
+compare:
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=DIR B=DIR [C=DIR ...] [OUT=DIR]" >&2; exit 2; }
+	scripts/compare.py $(if $(OUT),--out "$(OUT)") "$(A)" "$(B)" $(foreach v,$(COMPARE_MORE),$(if $($(v)),"$($(v))"))
+
 clean:
 	rm -rf build build-asan build-tsan

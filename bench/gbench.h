@@ -28,8 +28,8 @@
 extern "C" {
 #endif
 
-struct gb_state; /* benchmark::State */
-struct gb_bench; /* benchmark::internal::Benchmark */
+struct gb_state; /* a running case (wraps benchmark::State) */
+struct gb_bench; /* a registered case (wraps benchmark::internal::Benchmark) */
 
 typedef void (*gb_fn)(struct gb_state *st, void *arg);
 
@@ -42,9 +42,12 @@ enum {
 	GB_COUNTER_ITERATION_INVARIANT = 1 << 2 /* multiplied by iterations */
 };
 
-/* Parse and remove Google Benchmark's flags from argv.  Returns 0, or -1
- * when an unrecognized --benchmark_ flag remains (message printed by the
- * library).  Call once, first. */
+/* Parse and remove Google Benchmark's flags (--benchmark_*, --v=) from
+ * argv; every other entry (--help included: the library would exit on it)
+ * stays, in order, for the caller.  Returns 0, or -1 when an unrecognized
+ * --benchmark_ flag or a bad --benchmark_format/--benchmark_out_format/
+ * --benchmark_color value remains (one line printed on stderr).  Call once,
+ * first. */
 int gb_init(int *argc, char **argv);
 /* The library's own help text for its flags. */
 void gb_print_flags_help(void);
@@ -61,7 +64,21 @@ void gb_unit_us(struct gb_bench *b);
  * enters the case name, so suites set it by flag instead). */
 void gb_iterations(struct gb_bench *b, int64_t n);
 
+/* Add a key/value pair to the context of every report (kept: the first
+ * value given for a key).  Call before gb_run, never after gb_shutdown. */
 void gb_add_context(const char *key, const char *value);
+
+/* The number of repetitions of each case (--benchmark_repetitions, 1 when
+ * not given).  After gb_init. */
+int gb_repetitions(void);
+/* Write the file report to path in format "json", "csv" or "console", as
+ * --benchmark_out=path --benchmark_out_format=format would (overrides them).
+ * After gb_init, before gb_run.  0, or -EINVAL for an empty path or an
+ * unknown format.  The library truncates the file when gb_run starts; write
+ * to a temporary name and rename after gb_run. */
+int gb_set_output(const char *path, const char *format);
+/* The file report's path in effect ("" when there is none). */
+const char *gb_output(void);
 
 /* Run every registered case that the --benchmark_filter selects, with the
  * console reporter (and the file reporter when --benchmark_out is set).

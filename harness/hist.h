@@ -2,9 +2,11 @@
  *
  * Fixed size, no pointers: a struct hist can live in shared memory and be
  * copied or merged between processes.  Values 1 ns .. HIST_MAX_NS are kept
- * with HIST_SIGDIGITS significant decimal digits (relative error below
- * 1/2048 < 0.05%); 0 counts as 0.  A value above HIST_MAX_NS is counted in
- * `overflow` (and in count and max), never dropped silently.
+ * with HIST_SIGDIGITS significant decimal digits: values below 2048 exactly,
+ * above that a counter spans less than 1/1024 of its lowest value, so a
+ * reported percentile (its counter's highest value) is at most 1/1024
+ * (< 0.1%) above the true one; 0 counts as 0.  A value above HIST_MAX_NS is
+ * counted in `overflow` (and in count, sum and max), never dropped silently.
  */
 #ifndef IPCLAB_HIST_H
 #define IPCLAB_HIST_H
@@ -40,7 +42,8 @@ uint64_t hist_percentile(const struct hist *h, double p);
 double hist_mean(const struct hist *h);
 
 /* Bucket arithmetic, exposed for tests: the index of v, and the lowest and
- * highest values sharing that index. */
+ * highest values sharing that index.  A value above HIST_MAX_NS has index
+ * HIST_COUNTS (the overflow, which spans HIST_MAX_NS+1 .. UINT64_MAX). */
 unsigned hist_index(uint64_t v);
 uint64_t hist_lowest_equiv(uint64_t v);
 uint64_t hist_highest_equiv(uint64_t v);

@@ -16,14 +16,14 @@ extern const struct ipc_ops ipc_tcp_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
-	/* &ipc_pipe_ops, */
-	/* &ipc_fifo_ops, */
-	/* &ipc_mqueue_ops, */
+	&ipc_pipe_ops,
+	&ipc_fifo_ops,
+	&ipc_mqueue_ops,
 	/* &ipc_shmring_ops, */
-	/* &ipc_unix_stream_ops, */
-	/* &ipc_unix_dgram_ops, */
-	/* &ipc_unix_seqpacket_ops, */
-	/* &ipc_tcp_ops, */
+	&ipc_unix_stream_ops,
+	&ipc_unix_dgram_ops,
+	&ipc_unix_seqpacket_ops,
+	&ipc_tcp_ops,
 	/* IPC_REGISTRY_END */
 	NULL,
 };

@@ -32,7 +32,14 @@ bool mqueue_listable(void);
 /* Children of this process that are zombies now (from /proc). */
 unsigned zombie_children(void);
 
-/* Run cmocka tests with TAP output; one group per executable. */
+/* Run cmocka tests with TAP output; one group per executable.  The group
+ * runs in a forked child whose output is filtered so that a skipped test
+ * reads "ok N - NAME # SKIP reason" (prove counts cmocka 1.1.5's own
+ * "not ok N # SKIP" as a failure). */
 int tap_run(const char *group, const struct CMUnitTest *tests, size_t n);
+
+/* Skip the current test, with the reason (printf format) in the TAP line. */
+#define TAP_SKIP_REASON "# SKIP reason: "
+void tap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,0 +1,405 @@
+/* cli.c - ipclab's command line: every flag validated before anything is
+ * created; a bad value gets one line naming it and what is accepted. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suite.h"
+
+/* Largest pool accepted: pairs fork 2 processes per pool member and the
+ * pool holds at most POOL_MAX_WORKERS processes. */
+#define SUITE_MAX_POOL 512
+#define SUITE_MAX_TIMEOUT_S 3600
+
+void suite_usage(FILE *f, const char *argv0)
+{
+	const struct ipc_ops *op;
+
+	fprintf(f,
+		"usage: %s [selection] [--benchmark_* flags]\n"
+		"\n"
+		"Runs IPC mechanism x scenario x wait x placement x size x pool as\n"
+		"Google Benchmark cases named SCENARIO/IMPL/WAIT/PLACEMENT/size:N/pool:N.\n"
+		"Each selection flag takes a comma list; an absent flag takes the profile's list.\n"
+		"\n"
+		"  --impl=LIST       mechanisms:", argv0);
+	ipc_for_each(op)
+		fprintf(f, " %s", op->name);
+	fprintf(f, "\n"
+		"  --scenario=LIST   pingpong, stream, pairs, fanout, fanin, micro\n"
+		"  --size=LIST       message bytes, %d .. 1G, suffixes k (KiB) and M (MiB)\n"
+		"  --pool=LIST       pool sizes 1 .. %d (pingpong and stream run at pool 1 only)\n"
+		"  --placement=LIST  none, compact, scatter, smt, cross-cache, cross-numa\n"
+		"  --cpus=LIST       explicit CPUs, taskset syntax (0,1,4-7); placement 'cpus'\n"
+		"  --wait=LIST       block, spin, hybrid\n"
+		"  --profile=NAME    quick (default, < 10 min on 2 cores) or full (paper grade)\n"
+		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
+		"  --timeout=SEC     a send/receive that makes no progress this long fails the case\n"
+		"                    (also the floor of each round's watchdog); default 10, 1 .. %d\n"
+		"  --out=DIR         write DIR/bench.json (Google Benchmark JSON) and DIR/topology.xml\n"
+		"  --list            print every case the selection makes, one name a line\n"
+		"  --help            this text; --benchmark_* flags are Google Benchmark's:\n"
+		"                    --benchmark_repetitions, --benchmark_min_time (seconds), ...\n",
+		SCENARIO_MIN_SIZE, SUITE_MAX_POOL, SUITE_MAX_TIMEOUT_S);
+}
+
+/* Split a comma list in place into items; reject empty items. */
+static int split(char *s, char **items, unsigned *n, const char *flag, char *err)
+{
+	*n = 0;
+	if (!*s) {
+		snprintf(err, SUITE_ERRLEN, "%s is empty: give a comma-separated list", flag);
+		return -EINVAL;
+	}
+	for (char *p = s;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (!*p) {
+			snprintf(err, SUITE_ERRLEN, "%s has an empty item: remove the extra comma", flag);
+			return -EINVAL;
+		}
+		if (*n == SUITE_MAX_ITEMS) {
+			snprintf(err, SUITE_ERRLEN, "%s lists more than %d items", flag, SUITE_MAX_ITEMS);
+			return -EINVAL;
+		}
+		items[(*n)++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	for (unsigned i = 0; i < *n; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(items[i], items[j]) == 0) {
+				snprintf(err, SUITE_ERRLEN, "'%s' appears twice in %s", items[i], flag);
+				return -EINVAL;
+			}
+	return 0;
+}
+
+/* Quote a user value for an error line: printable ASCII only, bounded. */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	if (*s && o + 4 < len)
+		o += (size_t)snprintf(buf + o, len - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Bytes with an optional k (KiB) or M (MiB) suffix. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (*p == 'k' || *p == 'K')
+		mul = 1024, p++;
+	else if (*p == 'M')
+		mul = 1024 * 1024, p++;
+	if (*p)
+		return -EINVAL;
+	if (v > SIZE_MAX / mul)
+		return -ERANGE;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max) /* stop before v can overflow */
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Largest message any mechanism carries on this machine. */
+static size_t largest_message(void)
+{
+	const struct ipc_ops *op;
+	size_t best = 0;
+
+	ipc_for_each(op) {
+		struct ipc_caps c;
+		char err[IPC_ERRLEN];
+
+		if (op->caps(&c, err) == 0 && c.max_msg > best)
+			best = c.max_msg;
+	}
+	return best;
+}
+
+static int set_once(bool *seen, const char *flag, char *err)
+{
+	if (*seen) {
+		snprintf(err, SUITE_ERRLEN, "%s is given twice: give it once, with a comma list", flag);
+		return -EINVAL;
+	}
+	*seen = true;
+	return 0;
+}
+
+int suite_parse(int argc, char **argv, const struct topo *topo,
+		struct selection *sel, char *err)
+{
+	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT, F_N };
+	static const char *const flags[F_N] = {
+		"--impl=", "--scenario=", "--size=", "--pool=", "--placement=", "--cpus=",
+		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=",
+	};
+	bool seen[F_N] = { false };
+	char *items[SUITE_MAX_ITEMS];
+	char show[96];
+	unsigned n;
+	int rc;
+
+	memset(sel, 0, sizeof(*sel));
+	sel->timeout_ms = 10000;
+	sel->verify = VERIFY_SAMPLE;
+	sel->gb_argv[sel->gb_argc++] = argv[0];
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		int f;
+
+		if (strncmp(a, "--benchmark_", 12) == 0) {
+			if (sel->gb_argc >= SUITE_MAX_ARGS - 8) {
+				snprintf(err, SUITE_ERRLEN, "too many --benchmark_ flags (at most %d)", SUITE_MAX_ARGS - 8);
+				return -EINVAL;
+			}
+			sel->gb_argv[sel->gb_argc++] = a;
+			if (strncmp(a, "--benchmark_out=", 16) == 0)
+				sel->gb_has_out = true;
+			if (strncmp(a, "--benchmark_repetitions=", 24) == 0)
+				sel->gb_has_reps = true;
+			if (strncmp(a, "--benchmark_min_time=", 21) == 0)
+				sel->gb_has_min_time = true;
+			continue;
+		}
+		if (strcmp(a, "--list") == 0) {
+			sel->list = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			sel->help = true;
+			continue;
+		}
+		for (f = 0; f < F_N; f++)
+			if (strncmp(a, flags[f], strlen(flags[f])) == 0)
+				break;
+		if (f == F_N) {
+			snprintf(err, SUITE_ERRLEN, "unknown argument '%s'; see --help for the accepted flags",
+				 shown(a, show, sizeof(show)));
+			return -EINVAL;
+		}
+		char flag[24];
+		snprintf(flag, sizeof(flag), "%.*s", (int)strlen(flags[f]) - 1, flags[f]);
+		if ((rc = set_once(&seen[f], flag, err)) < 0)
+			return rc;
+		char *v = a + strlen(flags[f]);
+
+		switch (f) {
+		case F_IMPL:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				const struct ipc_ops *op = ipc_find(items[k]);
+
+				if (!op) {
+					char names[256] = "";
+					size_t o = 0;
+
+					ipc_for_each(op)
+						o += (size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
+								      "%s%s", o ? ", " : "", op->name);
+					snprintf(err, SUITE_ERRLEN, "unknown mechanism '%s' in --impl; accepted: %s",
+						 shown(items[k], show, sizeof(show)), names);
+					return -EINVAL;
+				}
+				sel->impls[sel->nimpls++] = op;
+			}
+			break;
+		case F_SCEN:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				enum scenario_kind kind;
+
+				if (strcmp(items[k], SUITE_MICRO) == 0)
+					kind = SC_COUNT;
+				else if (scenario_parse(items[k], &kind) < 0) {
+					snprintf(err, SUITE_ERRLEN, "unknown scenario '%s' in --scenario; accepted: pingpong, stream, pairs, fanout, fanin, micro",
+						 shown(items[k], show, sizeof(show)));
+					return -EINVAL;
+				}
+				sel->scenarios[sel->nscenarios++] = (int)kind;
+			}
+			break;
+		case F_SIZE: {
+			size_t largest = largest_message();
+
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				size_t sz = 0;
+
+				rc = parse_size(items[k], &sz);
+				if (rc < 0 || sz < SCENARIO_MIN_SIZE || sz > largest) {
+					snprintf(err, SUITE_ERRLEN, "size '%s' in --size: accepted %d .. %zu bytes (the largest message any mechanism carries here), with an optional k or M suffix",
+						 shown(items[k], show, sizeof(show)), SCENARIO_MIN_SIZE, largest);
+					return -EINVAL;
+				}
+				for (unsigned j = 0; j < sel->nsizes; j++)
+					if (sel->sizes[j] == sz) {
+						snprintf(err, SUITE_ERRLEN, "size %zu appears twice in --size", sz);
+						return -EINVAL;
+					}
+				sel->sizes[sel->nsizes++] = sz;
+			}
+			break;
+		}
+		case F_POOL:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				unsigned long p = 0;
+
+				rc = parse_uint(items[k], SUITE_MAX_POOL, &p);
+				if (rc < 0 || p < 1 || p > SUITE_MAX_POOL) {
+					snprintf(err, SUITE_ERRLEN, "pool '%s' in --pool: accepted 1 .. %d",
+						 shown(items[k], show, sizeof(show)), SUITE_MAX_POOL);
+					return -EINVAL;
+				}
+				sel->pools[sel->npools++] = (unsigned)p;
+			}
+			break;
+		case F_PLACE:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				struct placement pl;
+				char perr[TOPO_ERRLEN];
+
+				if (strcmp(items[k], "cpus") == 0 ||
+				    placement_parse(items[k], &pl, perr) < 0) {
+					snprintf(err, SUITE_ERRLEN, "unknown placement '%s' in --placement; accepted: none, compact, scatter, smt, cross-cache, cross-numa (explicit CPUs: --cpus=LIST)",
+						 shown(items[k], show, sizeof(show)));
+					return -EINVAL;
+				}
+				sel->placements[sel->nplacements++] = pl.kind;
+			}
+			break;
+		case F_CPUS: {
+			char perr[TOPO_ERRLEN];
+
+			if (placement_parse_cpus(v, &sel->cpus, perr) < 0) {
+				snprintf(err, SUITE_ERRLEN, "--cpus: %s", perr);
+				return -EINVAL;
+			}
+			for (unsigned k = 0; k < sel->cpus.ncpus; k++)
+				if (!topo_cpu_allowed(topo, sel->cpus.cpus[k])) {
+					char allowed[128] = "";
+					size_t o = 0;
+
+					for (unsigned j = 0; j < topo_allowed_count(topo) && o < sizeof(allowed); j++)
+						o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%d",
+								      j ? "," : "", topo_allowed_cpu(topo, j));
+					snprintf(err, SUITE_ERRLEN, "CPU %d in --cpus is not one this process may use; allowed: %s",
+						 sel->cpus.cpus[k], allowed);
+					return -EINVAL;
+				}
+			sel->have_cpus = true;
+			break;
+		}
+		case F_WAIT:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				enum ipc_wait w;
+
+				if (ipc_wait_parse(items[k], &w) < 0) {
+					snprintf(err, SUITE_ERRLEN, "unknown wait '%s' in --wait; accepted: block, spin, hybrid",
+						 shown(items[k], show, sizeof(show)));
+					return -EINVAL;
+				}
+				sel->waits[sel->nwaits++] = w;
+			}
+			break;
+		case F_PROF:
+			if (strcmp(v, "quick") == 0)
+				sel->profile = PROFILE_QUICK;
+			else if (strcmp(v, "full") == 0)
+				sel->profile = PROFILE_FULL;
+			else {
+				snprintf(err, SUITE_ERRLEN, "unknown profile '%s' in --profile; accepted: quick, full",
+					 shown(v, show, sizeof(show)));
+				return -EINVAL;
+			}
+			break;
+		case F_OUT:
+			if (!*v) {
+				snprintf(err, SUITE_ERRLEN, "--out is empty: give a folder for bench.json and topology.xml");
+				return -EINVAL;
+			}
+			sel->out = v;
+			break;
+		case F_VERIFY:
+			if (strcmp(v, "sample") == 0)
+				sel->verify = VERIFY_SAMPLE;
+			else if (strcmp(v, "full") == 0)
+				sel->verify = VERIFY_FULL;
+			else {
+				snprintf(err, SUITE_ERRLEN, "unknown verify mode '%s' in --verify; accepted: sample, full",
+					 shown(v, show, sizeof(show)));
+				return -EINVAL;
+			}
+			break;
+		case F_TIMEOUT: {
+			unsigned long s = 0;
+
+			rc = parse_uint(v, SUITE_MAX_TIMEOUT_S, &s);
+			if (rc < 0 || s < 1 || s > SUITE_MAX_TIMEOUT_S) {
+				snprintf(err, SUITE_ERRLEN, "timeout '%s' in --timeout: accepted 1 .. %d seconds",
+					 shown(v, show, sizeof(show)), SUITE_MAX_TIMEOUT_S);
+				return -EINVAL;
+			}
+			sel->timeout_ms = (unsigned)s * 1000u;
+			break;
+		}
+		}
+	}
+	if (sel->out && sel->gb_has_out) {
+		snprintf(err, SUITE_ERRLEN, "--out and --benchmark_out both given: --out writes DIR/bench.json itself; give one");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,189 @@
+/* suite.c - the case matrix of build/ipclab and the Google Benchmark case
+ * function that runs any of them through the harness. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "gbench.h"
+#include "sig.h"
+#include "suite.h"
+
+/* The profiles.  quick: every mechanism family at the sizes people ask
+ * about, under 10 minutes on 2 cores; full: sizes 16 B .. 1 MiB by powers
+ * of 4, pools up to twice the PUs, every placement, every wait. */
+static const size_t quick_sizes_pair[] = { 64, 4096, 65536 };
+static const size_t quick_sizes_pool[] = { 64 };
+static const unsigned quick_pools[] = { 1, 2, 4 };
+static const size_t full_sizes_pair[] = { 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576 };
+static const size_t full_sizes_pool[] = { 64, 4096, 65536 };
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool pairwise(enum scenario_kind k)
+{
+	return k == SC_PINGPONG || k == SC_STREAM;
+}
+
+/* Cases a scenario makes with nsizes sizes (pingpong/stream: pool 1 only). */
+static size_t scenario_cases(enum scenario_kind kind, size_t nsizes, const unsigned *pools, unsigned npool)
+{
+	size_t np = 0;
+
+	for (unsigned q = 0; q < npool; q++)
+		np += !pairwise(kind) || pools[q] == 1;
+	return nsizes * np;
+}
+
+static void sizes_for(const struct selection *sel, enum scenario_kind kind,
+		      const size_t **sizes, size_t *nsizes)
+{
+	bool full = sel->profile == PROFILE_FULL;
+
+	if (sel->nsizes)
+		*sizes = sel->sizes, *nsizes = sel->nsizes;
+	else if (pairwise(kind))
+		*sizes = full ? full_sizes_pair : quick_sizes_pair,
+		*nsizes = full ? NELEM(full_sizes_pair) : NELEM(quick_sizes_pair);
+	else
+		*sizes = full ? full_sizes_pool : quick_sizes_pool,
+		*nsizes = full ? NELEM(full_sizes_pool) : NELEM(quick_sizes_pool);
+}
+
+int suite_expand(const struct selection *sel, const struct topo *topo,
+		 struct suite *out, char *err)
+{
+	const struct ipc_ops *impls[SUITE_MAX_ITEMS], *op;
+	int scen[SUITE_MAX_ITEMS];
+	enum ipc_wait waits[SUITE_MAX_ITEMS];
+	enum placement_kind places[SUITE_MAX_ITEMS + 1];
+	unsigned pools[SUITE_MAX_ITEMS];
+	unsigned ni = 0, ns = 0, nw = 0, np = 0, npool = 0;
+	bool full = sel->profile == PROFILE_FULL;
+	size_t cap = 0, n = 0;
+	struct suite_case *cases;
+	struct placement *pls;
+
+	memset(out, 0, sizeof(*out));
+	/* Each dimension: the command line's list, else the profile's. */
+	if (sel->nimpls)
+		memcpy(impls, sel->impls, sel->nimpls * sizeof(*impls)), ni = sel->nimpls;
+	else
+		ipc_for_each(op) impls[ni++] = op;
+	if (sel->nscenarios)
+		memcpy(scen, sel->scenarios, sel->nscenarios * sizeof(*scen)), ns = sel->nscenarios;
+	else
+		for (int k = 0; k <= SC_COUNT; k++)
+			scen[ns++] = k; /* SC_COUNT: micro */
+	if (sel->nwaits)
+		memcpy(waits, sel->waits, sel->nwaits * sizeof(*waits)), nw = sel->nwaits;
+	else {
+		waits[nw++] = IPC_WAIT_BLOCK;
+		waits[nw++] = IPC_WAIT_SPIN;
+		if (full)
+			waits[nw++] = IPC_WAIT_HYBRID;
+	}
+	if (sel->nplacements)
+		memcpy(places, sel->placements, sel->nplacements * sizeof(*places)), np = sel->nplacements;
+	else if (!sel->have_cpus) {
+		if (full)
+			for (int k = PLACE_NONE; k < PLACE_CPUS; k++)
+				places[np++] = (enum placement_kind)k;
+		else
+			places[np++] = PLACE_COMPACT;
+	}
+	if (sel->have_cpus)
+		places[np++] = PLACE_CPUS;
+	if (sel->npools)
+		memcpy(pools, sel->pools, sel->npools * sizeof(*pools)), npool = sel->npools;
+	else if (full)
+		for (unsigned p = 1; p <= 2 * topo_allowed_count(topo) && npool < SUITE_MAX_ITEMS; p++)
+			pools[npool++] = p;
+	else
+		for (unsigned k = 0; k < NELEM(quick_pools); k++)
+			pools[npool++] = quick_pools[k];
+
+	/* Count first, then fill. */
+	for (unsigned s = 0; s < ns; s++) {
+		const size_t *sizes;
+		size_t nsizes;
+
+		if (scen[s] == SC_COUNT) {
+			cap += (size_t)micro_expand(sel, NULL, 0);
+			continue;
+		}
+		sizes_for(sel, (enum scenario_kind)scen[s], &sizes, &nsizes);
+		cap += (size_t)ni * nw * np * scenario_cases((enum scenario_kind)scen[s], nsizes, pools, npool);
+	}
+	if (cap == 0) {
+		snprintf(err, SUITE_ERRLEN, "the selection makes no case (pingpong and stream run at pool 1 only: add 1 to --pool)");
+		return -EINVAL;
+	}
+	cases = calloc(cap, sizeof(*cases));
+	pls = calloc(np, sizeof(*pls));
+	if (!cases || !pls) {
+		free(cases);
+		free(pls);
+		snprintf(err, SUITE_ERRLEN, "out of memory for %zu cases", cap);
+		return -ENOMEM;
+	}
+	for (unsigned p = 0; p < np; p++) {
+		if (places[p] == PLACE_CPUS)
+			pls[p] = sel->cpus;
+		else
+			pls[p].kind = places[p];
+	}
+
+	for (unsigned s = 0; s < ns; s++) {
+		if (scen[s] == SC_COUNT) {
+			n += (size_t)micro_expand(sel, cases + n, (unsigned)(cap - n));
+			continue;
+		}
+		enum scenario_kind kind = (enum scenario_kind)scen[s];
+		const size_t *sizes;
+		size_t nsizes;
+
+		sizes_for(sel, kind, &sizes, &nsizes);
+		for (unsigned i = 0; i < ni; i++)
+			for (unsigned w = 0; w < nw; w++)
+				for (unsigned p = 0; p < np; p++)
+					for (size_t z = 0; z < nsizes; z++)
+						for (unsigned q = 0; q < npool; q++) {
+							struct suite_case *c;
+
+							if (pairwise(kind) && pools[q] != 1)
+								continue; /* one pair */
+							c = &cases[n++];
+							c->spec = (struct case_spec){
+								.kind = kind,
+								.ops = impls[i],
+								.wait = waits[w],
+								.size = sizes[z],
+								.pool = pools[q],
+								.placement = &pls[p],
+								.topo = topo,
+								.verify = sel->verify,
+								.timeout_ms = sel->timeout_ms,
+							};
+							snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u",
+								 scenario_name(kind), impls[i]->name, ipc_wait_name(waits[w]),
+								 placement_name(places[p]), sizes[z], pools[q]);
+						}
+	}
+	for (size_t i = 0; i < n; i++) {
+		cases[i].index = (unsigned)i + 1;
+		cases[i].spec.topo = topo;
+	}
+	out->cases = cases;
+	out->n = (unsigned)n;
+	out->placements = pls;
+	return 0;
+}
+
+void suite_free(struct suite *s)
+{
+	free(s->cases);
+	free(s->placements);
+	memset(s, 0, sizeof(*s));
+}

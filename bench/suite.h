@@ -1,0 +1,92 @@
+/* suite.h - build/ipclab: the command line, the case matrix, the run. */
+#ifndef IPCLAB_SUITE_H
+#define IPCLAB_SUITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ipc.h"
+#include "scenario.h"
+#include "topo.h"
+
+#define SUITE_MAX_ITEMS 64   /* items in one comma list */
+#define SUITE_MAX_ARGS 256
+#define SUITE_ERRLEN 512
+
+/* The micro benchmarks (in-process) are a scenario of their own. */
+#define SUITE_MICRO "micro"
+
+enum profile { PROFILE_QUICK = 0, PROFILE_FULL };
+
+/* What the command line asked for.  A list with n == 0 was not given: the
+ * profile decides. */
+struct selection {
+	enum profile profile;
+	const struct ipc_ops *impls[SUITE_MAX_ITEMS];
+	unsigned nimpls;
+	int scenarios[SUITE_MAX_ITEMS]; /* enum scenario_kind, or SC_COUNT for micro */
+	unsigned nscenarios;
+	size_t sizes[SUITE_MAX_ITEMS];
+	unsigned nsizes;
+	unsigned pools[SUITE_MAX_ITEMS];
+	unsigned npools;
+	enum placement_kind placements[SUITE_MAX_ITEMS];
+	unsigned nplacements;
+	struct placement cpus;          /* --cpus; kind PLACE_CPUS when given */
+	bool have_cpus;
+	enum ipc_wait waits[SUITE_MAX_ITEMS];
+	unsigned nwaits;
+	enum verify_mode verify;
+	unsigned timeout_ms;            /* --timeout: channel timeout, watchdog floor */
+	const char *out;                /* --out=DIR, or NULL */
+	bool list, help;
+	/* Google Benchmark's flags, passed through untouched. */
+	char *gb_argv[SUITE_MAX_ARGS];
+	int gb_argc;
+	bool gb_has_out, gb_has_reps, gb_has_min_time;
+};
+
+/* Parse argv into sel.  0, or -EINVAL with one line in err naming the value
+ * and what is accepted (the caller prints it and exits 2).  Needs the
+ * topology to check --cpus against the CPUs this process may use. */
+int suite_parse(int argc, char **argv, const struct topo *topo,
+		struct selection *sel, char *err);
+void suite_usage(FILE *f, const char *argv0);
+
+/* One case of the matrix. */
+struct suite_case {
+	char name[160];
+	bool micro;                 /* in-process micro benchmark */
+	int micro_kind;             /* see micro.c */
+	struct case_spec spec;      /* spec.placement points into the suite */
+	struct case_run *run;       /* open while Google Benchmark runs it */
+	bool announced, skip;
+	char why[SCENARIO_ERRLEN];  /* skip reason, once known */
+	unsigned index;             /* 1-based, for the progress line */
+	void *owner;                /* the runner (main.c) */
+};
+
+struct suite {
+	struct suite_case *cases;
+	unsigned n;
+	struct placement *placements; /* one per placement in the selection */
+};
+
+/* Expand the selection into cases (names in a stable order).  0, or -EINVAL
+ * with err ("the selection makes no case").  Free with suite_free(). */
+int suite_expand(const struct selection *sel, const struct topo *topo,
+		 struct suite *out, char *err);
+void suite_free(struct suite *s);
+
+/* micro.c: in-process micro benchmarks and the cache-line floor probe. */
+int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);
+struct gb_state;
+void micro_run(struct gb_state *st, struct suite_case *c);
+/* The counters every case carries (DESIGN.md): rates from msgs and bytes
+ * over seconds, percentiles from h. */
+void suite_report(struct gb_state *st, const struct hist *h, uint64_t n,
+		  uint64_t msgs, uint64_t bytes, double seconds, bool oversub);
+
+#endif

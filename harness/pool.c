@@ -1,0 +1,750 @@
+/* pool.c - persistent forked workers, released together, watched, reaped.
+ *
+ * One shared anonymous mapping holds everything the parent and the workers
+ * share:
+ *
+ *   struct pool_ctl     generation word (start barrier, futex), op, done
+ *                       counter (futex), pool_sync() barrier
+ *   struct pool_wstate  one per worker: done generation, ready, ran_on,
+ *                       pid, round result, error message
+ *   command area        cfg->cmd_size bytes, written by the parent
+ *   result slots        cfg->slot_size bytes per worker, each on its own
+ *                       cache lines
+ *
+ * A round: the parent writes the command, sets done = 0, bumps the
+ * generation and wakes sleeping workers.  Each worker spins briefly on the
+ * generation, then sleeps on it (futex); runs cfg->round; writes its result;
+ * increments done, and the last one wakes the parent if it sleeps.  The
+ * parent spins briefly on done, then sleeps on it in short slices so that it
+ * also notices a dead child (waitpid WNOHANG), its watchdog and
+ * sig_pending().
+ *
+ * Functions return 0 or -errno; reasons go to the caller's buffer.  Nothing
+ * here prints.  Workers leave with _exit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "pool.h"
+#include "sig.h"
+#include "topo.h"
+
+/* Shared words each get their own line so a worker spinning on one does not
+ * steal the line another is writing.  64 bytes on x86-64 and most arm64
+ * cores; a larger real line only costs some false sharing. */
+#define POOL_CACHELINE 64
+
+/* Default watchdogs (ms) when a caller passes 0: generous enough for fork +
+ * setup (or a round, or teardown) on a loaded 2-core VM, short enough that
+ * a hung case does not stall a run for long. */
+#define POOL_START_TIMEOUT_MS 10000u
+#define POOL_ROUND_TIMEOUT_MS 10000u
+#define POOL_STOP_TIMEOUT_MS 5000u
+
+/* How long the parent sleeps on the done counter before it looks at its
+ * children, the watchdog and sig_pending() again: a worker that dies is
+ * noticed within this, and an idle wait wakes only 100 times a second. */
+#define POOL_POLL_MS 10u
+
+/* Grace between SIGTERM and SIGKILL.  Workers ignore SIGTERM by default
+ * (sig_child_reset), so this is for round code that handles it; short, so
+ * killing a pool stays quick. */
+#define POOL_TERM_GRACE_MS 100u
+
+/* How often the parent polls waitpid(WNOHANG) while it waits for workers to
+ * exit (grace period, pool_stop). */
+#define POOL_REAP_POLL_NS 1000000ull
+
+/* Spin iterations (each a cpu_relax) before sleeping on a futex.  Roughly
+ * 10-50 us on current x86: long enough to catch the next release or the last
+ * worker of a short round without a syscall, short enough that an
+ * oversubscribed pool does not burn its time slices spinning. */
+#define POOL_SPIN 4096u
+
+/* pool_sync: spins between sched_yield() calls, so that on an
+ * oversubscribed pool the waiters give their CPU to the late workers. */
+#define POOL_SYNC_SPIN 64u
+
+#define NS_PER_MS 1000000ull
+
+/* The internal command a generation carries. */
+enum pool_op {
+	POOL_OP_ROUND = 1,
+	POOL_OP_STOP = 2,
+};
+
+/* Exit statuses of a worker (the parent reads the reason from the worker's
+ * state first; these only tell the paths apart). */
+enum {
+	WORKER_EXIT_OK = 0,
+	WORKER_EXIT_ORPHAN = 111, /* the parent died before we set PDEATHSIG */
+	WORKER_EXIT_SETUP = 112,  /* prctl, binding or cfg->setup failed */
+};
+
+struct pool_ctl {
+	_Alignas(POOL_CACHELINE) atomic_uint gen;  /* futex: bumped to release */
+	atomic_uint op;                            /* enum pool_op for gen */
+	atomic_uint gen_sleepers;                  /* workers in futex on gen */
+	_Alignas(POOL_CACHELINE) atomic_uint done; /* futex: workers finished */
+	atomic_uint parent_sleeps;                 /* parent in futex on done */
+	_Alignas(POOL_CACHELINE) atomic_uint sync_count;
+	atomic_uint sync_sense;
+};
+
+struct pool_wstate {
+	_Alignas(POOL_CACHELINE) atomic_uint done_gen; /* last generation done */
+	atomic_int ready;   /* setup finished (1) */
+	int ran_on;         /* sched_getcpu() after binding */
+	pid_t pid;
+	int rc;             /* setup or last round: 0 or -errno */
+	char err[POOL_ERRLEN];
+};
+
+struct pool_proc {
+	pid_t pid;
+	bool reaped;
+	int status;         /* from waitpid, when reaped */
+};
+
+struct pool {
+	void *map;
+	size_t map_len;
+	struct pool_ctl *ctl;
+	struct pool_wstate *ws;
+	unsigned char *cmd;
+	unsigned char *slots;
+	size_t slot_stride;
+	struct pool_cfg cfg;
+	unsigned n;
+	unsigned gen;       /* parent's copy of ctl->gen */
+	pid_t parent;
+	bool broken;        /* an error happened: only pool_stop() */
+	bool killed;        /* every worker killed and reaped */
+	int *cpus;          /* n entries, copied from cfg */
+	struct pool_proc proc[];
+};
+
+/* The worker's view: what cfg callbacks get, plus what pool_sync needs. */
+struct pool_wctx {
+	struct pool_worker w;
+	struct pool *p;
+	unsigned sense;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static size_t round_up(size_t v, size_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static void say(char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say(char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!reason)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, POOL_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+static long futex_wait(atomic_uint *word, unsigned val, uint64_t timeout_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+		.tv_nsec = (long)(timeout_ns % 1000000000ull),
+	};
+
+	/* Not FUTEX_PRIVATE: the word is shared between processes. */
+	return syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT, val,
+		       timeout_ns ? &ts : NULL, NULL, 0);
+}
+
+static void futex_wake_all(atomic_uint *word)
+{
+	syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ull),
+		.tv_nsec = (long)(ns % 1000000000ull),
+	};
+
+	nanosleep(&ts, NULL); /* an early return on a signal is fine */
+}
+
+/* "worker 1 (cpu 1, pid 1234)" */
+static void worker_name(const struct pool *p, unsigned i, char *buf, size_t len)
+{
+	if (p->cpus[i] >= 0)
+		snprintf(buf, len, "worker %u (cpu %d, pid %ld)", i, p->cpus[i],
+			 (long)p->proc[i].pid);
+	else
+		snprintf(buf, len, "worker %u (unbound, pid %ld)", i,
+			 (long)p->proc[i].pid);
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+static void worker_done(struct pool *p, struct pool_wstate *ws, unsigned gen)
+{
+	struct pool_ctl *c = p->ctl;
+
+	atomic_store(&ws->done_gen, gen);
+	if (atomic_fetch_add(&c->done, 1) + 1 == p->n &&
+	    atomic_load(&c->parent_sleeps))
+		futex_wake_all(&c->done);
+}
+
+/* Wait until the generation moves past seen; return the new one. */
+static unsigned worker_wait(struct pool_ctl *c, unsigned seen)
+{
+	unsigned g;
+
+	for (unsigned i = 0; i < POOL_SPIN; i++) {
+		g = atomic_load(&c->gen);
+		if (g != seen)
+			return g;
+		cpu_relax();
+	}
+	/* Announce the sleep, then re-check: the parent bumps gen before it
+	 * reads gen_sleepers, so one of us sees the other (seq_cst). */
+	atomic_fetch_add(&c->gen_sleepers, 1);
+	while ((g = atomic_load(&c->gen)) == seen)
+		futex_wait(&c->gen, seen, 0);
+	atomic_fetch_sub(&c->gen_sleepers, 1);
+	return g;
+}
+
+static void worker_fail_start(struct pool *p, struct pool_wstate *ws, int rc)
+{
+	ws->rc = rc < 0 ? rc : -EIO;
+	if (!ws->err[0])
+		snprintf(ws->err, sizeof(ws->err), "%s", strerror(-ws->rc));
+	worker_done(p, ws, 0);
+	_exit(WORKER_EXIT_SETUP);
+}
+
+static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
+{
+	struct pool_ctl *c = p->ctl;
+	struct pool_wstate *ws = &p->ws[id];
+	struct pool_wctx x;
+	unsigned seen = 0;
+	int rc;
+
+	/* Die with the parent; the parent may already be gone (then we were
+	 * re-parented before prctl took effect). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+		rc = -errno;
+		snprintf(ws->err, sizeof(ws->err), "prctl(PR_SET_PDEATHSIG): %s",
+			 strerror(errno));
+		worker_fail_start(p, ws, rc);
+	}
+	if (getppid() != p->parent)
+		_exit(WORKER_EXIT_ORPHAN);
+	sig_child_reset();
+	ws->pid = getpid();
+
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.w.id = id;
+	x.w.n = p->n;
+	x.w.cpu = p->cpus[id];
+	x.w.arg = p->cfg.arg;
+	x.w.cmd = p->cmd;
+	x.w.slot = p->slot_stride ? p->slots + (size_t)id * p->slot_stride : NULL;
+	x.w.err = ws->err;
+
+	if (x.w.cpu >= 0) {
+		rc = topo_bind_self(p->cfg.topo, x.w.cpu, ws->err);
+		if (rc)
+			worker_fail_start(p, ws, rc);
+	}
+	ws->ran_on = sched_getcpu();
+	if (p->cfg.setup) {
+		rc = p->cfg.setup(&x.w);
+		if (rc)
+			worker_fail_start(p, ws, rc);
+	}
+	atomic_store(&ws->ready, 1);
+	worker_done(p, ws, 0);
+
+	for (;;) {
+		seen = worker_wait(c, seen);
+		if (atomic_load(&c->op) == POOL_OP_STOP)
+			break;
+		ws->err[0] = '\0';
+		rc = p->cfg.round(&x.w);
+		if (rc && !ws->err[0])
+			snprintf(ws->err, sizeof(ws->err), "%s",
+				 strerror(rc < 0 ? -rc : EIO));
+		ws->rc = rc > 0 ? -rc : rc;
+		worker_done(p, ws, seen);
+	}
+	if (p->cfg.teardown)
+		p->cfg.teardown(&x.w);
+	_exit(WORKER_EXIT_OK);
+}
+
+void pool_sync(struct pool_worker *w)
+{
+	struct pool_wctx *x = (struct pool_wctx *)((char *)w -
+						   offsetof(struct pool_wctx, w));
+	struct pool_ctl *c = x->p->ctl;
+	unsigned sense = !x->sense;
+
+	x->sense = sense;
+	if (atomic_fetch_add(&c->sync_count, 1) + 1 == x->p->n) {
+		atomic_store(&c->sync_count, 0);
+		atomic_store(&c->sync_sense, sense);
+		return;
+	}
+	for (;;) {
+		for (unsigned i = 0; i < POOL_SYNC_SPIN; i++) {
+			if (atomic_load(&c->sync_sense) == sense)
+				return;
+			cpu_relax();
+		}
+		sched_yield();
+	}
+}
+
+/* ---- the parent ---------------------------------------------------------- */
+
+/* Reap worker i if it has exited.  true when it is (now) reaped. */
+static bool reap_nohang(struct pool *p, unsigned i)
+{
+	struct pool_proc *pr = &p->proc[i];
+	pid_t r;
+
+	if (pr->reaped || pr->pid <= 0)
+		return true;
+	do
+		r = waitpid(pr->pid, &pr->status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == pr->pid || (r < 0 && errno == ECHILD)) {
+		pr->reaped = true;
+		return true;
+	}
+	return false;
+}
+
+static void reap_block(struct pool *p, unsigned i)
+{
+	struct pool_proc *pr = &p->proc[i];
+	pid_t r;
+
+	if (pr->reaped || pr->pid <= 0)
+		return;
+	do
+		r = waitpid(pr->pid, &pr->status, 0);
+	while (r < 0 && errno == EINTR);
+	pr->reaped = true;
+}
+
+static bool all_reaped_nohang(struct pool *p)
+{
+	bool all = true;
+
+	for (unsigned i = 0; i < p->n; i++)
+		if (!reap_nohang(p, i))
+			all = false;
+	return all;
+}
+
+static void signal_live(struct pool *p, int sig)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->proc[i].reaped && p->proc[i].pid > 0)
+			kill(p->proc[i].pid, sig);
+}
+
+/* SIGTERM to every live worker, a short grace, SIGKILL, reap all. */
+static void kill_all(struct pool *p)
+{
+	uint64_t end = clk_now_ns() + POOL_TERM_GRACE_MS * NS_PER_MS;
+
+	p->broken = true;
+	if (p->killed)
+		return;
+	signal_live(p, SIGTERM);
+	while (!all_reaped_nohang(p) && clk_now_ns() < end)
+		sleep_ns(POOL_REAP_POLL_NS);
+	signal_live(p, SIGKILL);
+	for (unsigned i = 0; i < p->n; i++)
+		reap_block(p, i);
+	p->killed = true;
+}
+
+/* Why worker i is gone, from its status (the worker's own message first). */
+static void dead_reason(const struct pool *p, unsigned i, char *reason)
+{
+	const struct pool_wstate *ws = &p->ws[i];
+	int st = p->proc[i].status;
+	char who[96];
+
+	worker_name(p, i, who, sizeof(who));
+	if (ws->rc && ws->err[0])
+		say(reason, "%s: %s", who, ws->err);
+	else if (WIFSIGNALED(st))
+		say(reason, "%s killed by signal %d (%s)", who, WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+	else if (WIFEXITED(st))
+		say(reason, "%s exited with status %d", who, WEXITSTATUS(st));
+	else
+		say(reason, "%s is gone (wait status 0x%x)", who, (unsigned)st);
+}
+
+/* List the workers whose done_gen is not gen (or not ready when starting):
+ * "workers 1, 3 still running (cpu 1, pid 12; unbound, pid 14)". */
+static void late_list(const struct pool *p, bool starting, char *buf, size_t len)
+{
+	size_t used = 0, cut;
+	unsigned late = 0;
+	char tail[POOL_ERRLEN];
+	size_t tused = 0;
+
+	buf[0] = '\0';
+	tail[0] = '\0';
+	used += (size_t)snprintf(buf, len, "workers");
+	for (unsigned i = 0; i < p->n && used < len && tused < sizeof(tail); i++) {
+		bool is_late = starting ? !atomic_load(&p->ws[i].ready) :
+			atomic_load(&p->ws[i].done_gen) != p->gen;
+
+		if (!is_late)
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s %u",
+					 late ? "," : "", i);
+		if (p->cpus[i] >= 0)
+			tused += (size_t)snprintf(tail + tused, sizeof(tail) - tused,
+						  "%scpu %d, pid %ld", late ? "; " : "",
+						  p->cpus[i], (long)p->proc[i].pid);
+		else
+			tused += (size_t)snprintf(tail + tused, sizeof(tail) - tused,
+						  "%sunbound, pid %ld", late ? "; " : "",
+						  (long)p->proc[i].pid);
+		late++;
+	}
+	cut = used < len ? used : len;
+	snprintf(buf + cut, len - cut, " %s (%s)",
+		 starting ? "not ready" : "still running", tail);
+}
+
+/*
+ * Wait until ctl->done reaches p->n, watching children, the deadline and
+ * sig_pending().  0 when all are done; else the pool is killed and reaped
+ * and the reason is set: -ECHILD, -ETIMEDOUT, -EINTR.
+ */
+static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
+			 char *reason)
+{
+	struct pool_ctl *c = p->ctl;
+	uint64_t deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+	unsigned d;
+
+	for (unsigned i = 0; i < POOL_SPIN; i++) {
+		if (atomic_load(&c->done) == p->n)
+			return 0;
+		cpu_relax();
+	}
+	for (;;) {
+		uint64_t now, left;
+		int sig;
+
+		d = atomic_load(&c->done);
+		if (d == p->n)
+			return 0;
+		sig = sig_pending();
+		if (sig) {
+			kill_all(p);
+			say(reason, "interrupted by %s", sig == SIGINT ? "SIGINT" :
+			    sig == SIGTERM ? "SIGTERM" : strsignal(sig));
+			return -EINTR;
+		}
+		for (unsigned i = 0; i < p->n; i++) {
+			if (!reap_nohang(p, i))
+				continue;
+			/* A worker that failed setup reports and exits: the
+			 * others may all be ready, and we must say why. */
+			dead_reason(p, i, reason);
+			kill_all(p);
+			return p->ws[i].rc && starting ? p->ws[i].rc : -ECHILD;
+		}
+		now = clk_now_ns();
+		if (now >= deadline) {
+			char late[POOL_ERRLEN];
+
+			late_list(p, starting, late, sizeof(late));
+			kill_all(p);
+			say(reason, "watchdog: %s did not finish in %u ms; %s",
+			    starting ? "start" : "round", timeout_ms, late);
+			return -ETIMEDOUT;
+		}
+		left = deadline - now;
+		if (left > POOL_POLL_MS * NS_PER_MS)
+			left = POOL_POLL_MS * NS_PER_MS;
+		atomic_store(&c->parent_sleeps, 1);
+		if (atomic_load(&c->done) != p->n)
+			futex_wait(&c->done, d, left);
+		atomic_store(&c->parent_sleeps, 0);
+	}
+}
+
+static void release(struct pool *p, enum pool_op op)
+{
+	struct pool_ctl *c = p->ctl;
+
+	atomic_store(&c->done, 0);
+	atomic_store(&c->op, op);
+	p->gen++;
+	atomic_store(&c->gen, p->gen);
+	if (atomic_load(&c->gen_sleepers))
+		futex_wake_all(&c->gen);
+}
+
+static void pool_free(struct pool *p)
+{
+	if (p->map && p->map != MAP_FAILED)
+		munmap(p->map, p->map_len);
+	free(p->cpus);
+	free(p);
+}
+
+int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
+{
+	size_t ws_off, cmd_off, slot_off, len, stride;
+	unsigned n = cfg ? cfg->nworkers : 0;
+	struct pool *p;
+	int rc;
+
+	*out = NULL;
+	if (!cfg || n < 1 || n > POOL_MAX_WORKERS) {
+		say(reason, "pool: %u workers, accepted 1..%u", n, POOL_MAX_WORKERS);
+		return -EINVAL;
+	}
+	if (!cfg->round) {
+		say(reason, "pool: no round function");
+		return -EINVAL;
+	}
+	/* Bound the shared sizes so the layout arithmetic cannot overflow. */
+	if (cfg->slot_size > SIZE_MAX / 4 / POOL_MAX_WORKERS ||
+	    cfg->cmd_size > SIZE_MAX / 4) {
+		say(reason, "pool: slot_size %zu or cmd_size %zu too large",
+		    cfg->slot_size, cfg->cmd_size);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; cfg->cpus && i < n; i++) {
+		if (cfg->cpus[i] >= 0 && !cfg->topo) {
+			say(reason, "pool: worker %u asks for cpu %d but no topology was given",
+			    i, cfg->cpus[i]);
+			return -EINVAL;
+		}
+	}
+
+	p = calloc(1, sizeof(*p) + n * sizeof(p->proc[0]));
+	if (!p) {
+		say(reason, "pool: out of memory");
+		return -ENOMEM;
+	}
+	p->cpus = malloc(n * sizeof(*p->cpus));
+	if (!p->cpus) {
+		free(p);
+		say(reason, "pool: out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++)
+		p->cpus[i] = cfg->cpus ? cfg->cpus[i] : -1;
+	p->cfg = *cfg;
+	p->cfg.cpus = p->cpus;
+	p->n = n;
+	p->parent = getpid();
+
+	stride = round_up(cfg->slot_size, POOL_CACHELINE);
+	ws_off = round_up(sizeof(struct pool_ctl), POOL_CACHELINE);
+	cmd_off = ws_off + n * sizeof(struct pool_wstate);
+	slot_off = cmd_off + round_up(cfg->cmd_size, POOL_CACHELINE);
+	len = slot_off + n * stride;
+	p->map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->map == MAP_FAILED) {
+		rc = -errno;
+		say(reason, "pool: mmap %zu bytes: %s", len, strerror(errno));
+		pool_free(p);
+		return rc;
+	}
+	p->map_len = len;
+	p->ctl = p->map;
+	p->ws = (struct pool_wstate *)((char *)p->map + ws_off);
+	p->cmd = (unsigned char *)p->map + cmd_off;
+	p->slots = (unsigned char *)p->map + slot_off;
+	p->slot_stride = stride;
+	for (unsigned i = 0; i < n; i++)
+		p->ws[i].ran_on = -1;
+
+	fflush(NULL); /* children must not flush the parent's buffers again */
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			worker_main(p, i);
+		if (pid < 0) {
+			rc = -errno;
+			say(reason, "pool: fork worker %u of %u: %s", i, n,
+			    strerror(errno));
+			kill_all(p);
+			pool_free(p);
+			return rc;
+		}
+		p->proc[i].pid = pid;
+	}
+
+	rc = wait_all_done(p, cfg->start_timeout_ms ? cfg->start_timeout_ms :
+			   POOL_START_TIMEOUT_MS, true, reason);
+	if (rc == 0) {
+		/* Every worker counted in: one that failed setup counted too. */
+		for (unsigned i = 0; i < n; i++) {
+			if (atomic_load(&p->ws[i].ready))
+				continue;
+			rc = p->ws[i].rc ? p->ws[i].rc : -EIO;
+			kill_all(p);
+			dead_reason(p, i, reason);
+			break;
+		}
+	}
+	if (rc) {
+		kill_all(p);
+		pool_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void *pool_cmd(struct pool *p)
+{
+	return p->cfg.cmd_size ? p->cmd : NULL;
+}
+
+int pool_round(struct pool *p, unsigned timeout_ms, char *reason)
+{
+	int rc;
+
+	if (!p || p->broken) {
+		say(reason, "pool: not usable after an error (only pool_stop)");
+		return -EINVAL;
+	}
+	if (!timeout_ms)
+		timeout_ms = POOL_ROUND_TIMEOUT_MS;
+	release(p, POOL_OP_ROUND);
+	rc = wait_all_done(p, timeout_ms, false, reason);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < p->n; i++) {
+		char who[96];
+
+		if (!p->ws[i].rc)
+			continue;
+		p->broken = true;
+		worker_name(p, i, who, sizeof(who));
+		say(reason, "%s: %s", who, p->ws[i].err);
+		return p->ws[i].rc;
+	}
+	return 0;
+}
+
+const void *pool_slot(const struct pool *p, unsigned i)
+{
+	if (!p || i >= p->n || !p->slot_stride)
+		return NULL;
+	return p->slots + (size_t)i * p->slot_stride;
+}
+
+int pool_worker_ran_on(const struct pool *p, unsigned i)
+{
+	return p && i < p->n ? p->ws[i].ran_on : -1;
+}
+
+pid_t pool_worker_pid(const struct pool *p, unsigned i)
+{
+	return p && i < p->n ? p->proc[i].pid : -1;
+}
+
+unsigned pool_size(const struct pool *p)
+{
+	return p ? p->n : 0;
+}
+
+int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
+{
+	uint64_t deadline;
+	int rc = 0;
+
+	if (!p)
+		return 0;
+	if (!timeout_ms)
+		timeout_ms = POOL_STOP_TIMEOUT_MS;
+	if (!p->killed) {
+		release(p, POOL_OP_STOP);
+		deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+		while (!all_reaped_nohang(p) && clk_now_ns() < deadline)
+			sleep_ns(POOL_REAP_POLL_NS);
+		if (!all_reaped_nohang(p)) {
+			char late[POOL_ERRLEN];
+			size_t used = (size_t)snprintf(late, sizeof(late), "workers");
+			unsigned k = 0;
+
+			for (unsigned i = 0; i < p->n && used < sizeof(late); i++)
+				if (!p->proc[i].reaped)
+					used += (size_t)snprintf(late + used, sizeof(late) - used,
+								 "%s %u", k++ ? "," : "", i);
+			kill_all(p);
+			say(reason, "pool_stop: %s did not exit in %u ms; killed",
+			    late, timeout_ms);
+			rc = -ETIMEDOUT;
+		} else {
+			for (unsigned i = 0; i < p->n; i++) {
+				int st = p->proc[i].status;
+
+				if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_OK)
+					continue;
+				dead_reason(p, i, reason);
+				rc = -ECHILD;
+				break;
+			}
+		}
+	}
+	pool_free(p);
+	return rc;
+}

@@ -1,0 +1,467 @@
+/* fdio.c - descriptor channels, stream framing and waits (see fdio.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdio.h"
+
+/* Scratch for throwing away a payload longer than the caller's buffer. */
+#define FDIO_DRAIN_CHUNK 4096u
+
+void fdio_err(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, IPC_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+int fdio_read_ulong(const char *path, unsigned long *out)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lu", out) != 1)
+		ret = -EIO;
+	fclose(f);
+	return ret;
+}
+
+int fdio_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	if (fcntl(fd, F_SETFL, fl) < 0)
+		return -errno;
+	return 0;
+}
+
+uint64_t fdio_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int fdio_spin_wait(struct fdio_spin *s, unsigned timeout_ms)
+{
+	if (!timeout_ms)
+		return 0;
+	if (!s->deadline_ns) {
+		s->deadline_ns = fdio_now_ns() + (uint64_t)timeout_ms * 1000000u;
+		return 0;
+	}
+	if (++s->tries % FDIO_SPIN_CHECK)
+		return 0;
+	return fdio_now_ns() >= s->deadline_ns ? -ETIMEDOUT : 0;
+}
+
+int fdio_check_params(const char *name, const struct ipc_caps *caps,
+		      const struct ipc_params *p, char *err)
+{
+	if (p->max_msg < 1 || p->max_msg > caps->max_msg) {
+		fdio_err(err, "%s: message size %zu out of range 1..%zu", name,
+			 p->max_msg, caps->max_msg);
+		return p->max_msg < 1 ? -EINVAL : -EMSGSIZE;
+	}
+	if (p->senders < 1 || p->receivers < 1) {
+		fdio_err(err, "%s: need at least one sender and one receiver (got %u and %u)",
+			 name, p->senders, p->receivers);
+		return -EINVAL;
+	}
+	if (p->senders > 1 && p->max_msg > caps->max_shared_send) {
+		if (caps->max_shared_send)
+			fdio_err(err, "%s: %u senders share a channel only for messages up to %zu bytes, not %zu",
+				 name, p->senders, caps->max_shared_send, p->max_msg);
+		else
+			fdio_err(err, "%s: one sender per channel (asked for %u)", name, p->senders);
+		return -ENOTSUP;
+	}
+	if (p->receivers > 1 && p->max_msg > caps->max_shared_recv) {
+		if (caps->max_shared_recv)
+			fdio_err(err, "%s: %u receivers share a channel only for messages up to %zu bytes, not %zu",
+				 name, p->receivers, caps->max_shared_recv, p->max_msg);
+		else
+			fdio_err(err, "%s: one receiver per channel (asked for %u)", name, p->receivers);
+		return -ENOTSUP;
+	}
+	if (caps->max_depth && p->depth > caps->max_depth) {
+		fdio_err(err, "%s: depth %u over the limit %u", name, p->depth, caps->max_depth);
+		return -EINVAL;
+	}
+	if ((unsigned)p->wait >= IPC_WAIT_COUNT || !(caps->waits & IPC_WAIT_BIT(p->wait))) {
+		fdio_err(err, "%s: wait '%s' not supported", name, ipc_wait_name(p->wait));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int fdio_chan_new(const struct ipc_params *p, int sock, struct fdio_chan **out)
+{
+	struct fdio_chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->fd[IPC_SEND] = -1;
+	c->fd[IPC_RECV] = -1;
+	c->creator = getpid();
+	c->sock = sock;
+	c->wait = p->wait;
+	c->timeout_ms = p->timeout_ms;
+	c->max_msg = p->max_msg;
+	*out = c;
+	return 0;
+}
+
+static int set_timeo(int fd, int opt, unsigned ms)
+{
+	struct timeval tv = {
+		.tv_sec = ms / 1000,
+		.tv_usec = (suseconds_t)(ms % 1000) * 1000,
+	};
+
+	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) ? -errno : 0;
+}
+
+int fdio_chan_apply_wait(struct fdio_chan *c, const char *name, char *err)
+{
+	int ret;
+
+	for (int r = IPC_SEND; r <= IPC_RECV; r++) {
+		ret = fdio_set_nonblock(c->fd[r], c->wait == IPC_WAIT_SPIN);
+		if (ret) {
+			fdio_err(err, "%s: fcntl(O_NONBLOCK): %s", name, strerror(-ret));
+			return ret;
+		}
+	}
+	if (c->sock && c->wait == IPC_WAIT_BLOCK && c->timeout_ms) {
+		ret = set_timeo(c->fd[IPC_SEND], SO_SNDTIMEO, c->timeout_ms);
+		if (!ret)
+			ret = set_timeo(c->fd[IPC_RECV], SO_RCVTIMEO, c->timeout_ms);
+		if (ret) {
+			fdio_err(err, "%s: setsockopt(SO_SNDTIMEO/SO_RCVTIMEO): %s", name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int fdio_attach(void *chan, enum ipc_role role, void **end, char *err)
+{
+	struct fdio_chan *c = chan;
+	struct fdio_end *e;
+	int other = role == IPC_SEND ? IPC_RECV : IPC_SEND;
+
+	if (role != IPC_SEND && role != IPC_RECV) {
+		fdio_err(err, "attach: bad role %d", (int)role);
+		return -EINVAL;
+	}
+	if (c->fd[role] < 0) {
+		fdio_err(err, "attach: %s end already attached or forgotten in this process",
+			 role == IPC_SEND ? "send" : "receive");
+		return -EBADF;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		fdio_err(err, "attach: out of memory");
+		return -ENOMEM;
+	}
+	e->fd = c->fd[role];
+	e->sock = c->sock;
+	e->spin = c->wait == IPC_WAIT_SPIN;
+	e->timeout_ms = c->timeout_ms;
+	e->max_msg = c->max_msg;
+	c->fd[role] = -1;
+	if (getpid() != c->creator && c->fd[other] >= 0) {
+		close(c->fd[other]);
+		c->fd[other] = -1;
+	}
+	*end = e;
+	return 0;
+}
+
+void fdio_detach(void *end)
+{
+	struct fdio_end *e = end;
+
+	if (!e)
+		return;
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e);
+}
+
+void fdio_forget(void *chan)
+{
+	struct fdio_chan *c = chan;
+
+	if (!c)
+		return;
+	for (int r = IPC_SEND; r <= IPC_RECV; r++) {
+		if (c->fd[r] >= 0)
+			close(c->fd[r]);
+		c->fd[r] = -1;
+	}
+}
+
+void fdio_destroy(void *chan)
+{
+	struct fdio_chan *c = chan;
+
+	if (!c)
+		return;
+	fdio_forget(c);
+	if (c->path[0])
+		unlink(c->path);
+	if (c->dir[0])
+		rmdir(c->dir);
+	free(c);
+}
+
+/* Default pipe capacity (16 pages); F_SETPIPE_SZ only when more is wanted. */
+#define FDIO_PIPE_DEFAULT_SZ (64u << 10)
+
+void fdio_grow_pipe(int fd, const struct ipc_params *p)
+{
+	unsigned long max_sz, want;
+	unsigned depth = p->depth ? p->depth : 1;
+
+	if (fdio_read_ulong("/proc/sys/fs/pipe-max-size", &max_sz))
+		return;
+	want = (unsigned long)depth * (p->max_msg + FDIO_HDR_LEN);
+	if (want / depth != p->max_msg + FDIO_HDR_LEN || want > max_sz)
+		want = max_sz;
+	if (want > FDIO_PIPE_DEFAULT_SZ && want <= INT_MAX)
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)want);
+}
+
+void fdio_pipe_caps(struct ipc_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->max_msg = FDIO_STREAM_MAX_MSG;
+	caps->max_shared_send = PIPE_BUF - FDIO_HDR_LEN;
+	caps->max_shared_recv = 0;
+	caps->max_depth = 0;
+	caps->waits = IPC_WAIT_BIT(IPC_WAIT_BLOCK) | IPC_WAIT_BIT(IPC_WAIT_SPIN);
+	caps->keeps_boundaries = 0;
+}
+
+/* errno of a failed send to a peer that is gone, as the interface says it. */
+static int peer_errno(int e)
+{
+	switch (e) {
+	case EPIPE:
+	case ECONNRESET:
+	case ECONNREFUSED:
+	case ENOTCONN:
+		return -EPIPE;
+	default:
+		return -e;
+	}
+}
+
+/* Write every byte of iov[0..cnt); iov is consumed.  0 or -errno. */
+static int write_all(struct fdio_end *e, struct iovec *iov, int cnt)
+{
+	struct fdio_spin sp = { 0 };
+	int progress = 0, ret;
+	ssize_t n;
+
+	while (cnt > 0) {
+		if (e->sock) {
+			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+
+			n = sendmsg(e->fd, &mh, MSG_NOSIGNAL);
+		} else {
+			n = writev(e->fd, iov, cnt);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				ret = e->spin ? fdio_spin_wait(&sp, e->timeout_ms) : -ETIMEDOUT;
+				if (!ret)
+					continue;
+			} else {
+				ret = peer_errno(errno);
+			}
+			if (progress)
+				e->broken = 1;
+			return ret;
+		}
+		progress = 1;
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Read exactly len bytes.  0, or -EPIPE (end of stream), -ETIMEDOUT,
+ * -errno.  An error after part of a frame was read (mid set, or some bytes
+ * of this call) breaks the end.
+ */
+static int read_all(struct fdio_end *e, void *buf, size_t len, int mid)
+{
+	struct fdio_spin sp = { 0 };
+	size_t got = 0;
+	int ret;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(e->fd, (char *)buf + got, len - got);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			ret = -EPIPE;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ret = e->spin ? fdio_spin_wait(&sp, e->timeout_ms) : -ETIMEDOUT;
+			if (!ret)
+				continue;
+		} else {
+			ret = errno == ECONNRESET ? -EPIPE : -errno;
+		}
+		if (mid || got)
+			e->broken = 1;
+		return ret;
+	}
+	return 0;
+}
+
+int fdio_stream_send(void *end, const void *buf, size_t len)
+{
+	struct fdio_end *e = end;
+	struct fdio_hdr h;
+	struct iovec iov[2];
+
+	if (len == 0)
+		return -EINVAL;
+	if (len > e->max_msg)
+		return -EMSGSIZE;
+	if (e->broken)
+		return -EPROTO;
+	h.magic = FDIO_MAGIC;
+	h.len = (uint32_t)len;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)buf;
+	iov[1].iov_len = len;
+	return write_all(e, iov, 2);
+}
+
+ssize_t fdio_stream_recv(void *end, void *buf, size_t cap)
+{
+	struct fdio_end *e = end;
+	struct fdio_hdr h;
+	int ret;
+
+	if (e->broken)
+		return -EPROTO;
+	ret = read_all(e, &h, sizeof(h), 0);
+	if (ret)
+		return ret;
+	if (h.magic != FDIO_MAGIC || h.len < 1 || h.len > e->max_msg) {
+		e->broken = 1;
+		return -EPROTO;
+	}
+	if (h.len <= cap) {
+		ret = read_all(e, buf, h.len, 1);
+		return ret ? ret : (ssize_t)h.len;
+	}
+	/* Too long for the caller: consume it so the next frame lines up. */
+	for (size_t left = h.len; left > 0;) {
+		char scratch[FDIO_DRAIN_CHUNK];
+		size_t k = left < sizeof(scratch) ? left : sizeof(scratch);
+
+		ret = read_all(e, scratch, k, 1);
+		if (ret)
+			return ret;
+		left -= k;
+	}
+	return -EMSGSIZE;
+}
+
+int fdio_dgram_send(void *end, const void *buf, size_t len)
+{
+	struct fdio_end *e = end;
+	struct fdio_spin sp = { 0 };
+	ssize_t n;
+	int ret;
+
+	if (len == 0)
+		return -EINVAL;
+	if (len > e->max_msg)
+		return -EMSGSIZE;
+	for (;;) {
+		n = send(e->fd, buf, len, MSG_NOSIGNAL);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n >= 0)
+			return -EPROTO; /* a record socket never sends part */
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return peer_errno(errno);
+		if (!e->spin)
+			return -ETIMEDOUT;
+		ret = fdio_spin_wait(&sp, e->timeout_ms);
+		if (ret)
+			return ret;
+	}
+}
+
+ssize_t fdio_dgram_recv(void *end, void *buf, size_t cap)
+{
+	struct fdio_end *e = end;
+	struct fdio_spin sp = { 0 };
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		/* MSG_TRUNC: the record's real length; a longer one is gone. */
+		n = recv(e->fd, buf, cap, MSG_TRUNC);
+		if (n > 0)
+			return (size_t)n > cap ? -EMSGSIZE : n;
+		if (n == 0)
+			return -EPIPE; /* seqpacket end of stream; we never send 0 */
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		if (!e->spin)
+			return -ETIMEDOUT;
+		ret = fdio_spin_wait(&sp, e->timeout_ms);
+		if (ret)
+			return ret;
+	}
+}

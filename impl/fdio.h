@@ -1,0 +1,151 @@
+/*
+ * fdio.h - what the kernel-backed mechanisms (pipe, fifo, unix-*, tcp, and
+ * in part mqueue) share: a channel made of two file descriptors, framing
+ * for byte streams, the two wait strategies, and parameter checks.
+ *
+ * Channel: fd[IPC_SEND] and fd[IPC_RECV], made in create (before fork).
+ * attach() moves the role's descriptor from the channel into the end, so
+ * detach() closes the only copy this process holds.  In a process other than
+ * the creator (a forked child), attach() also closes the other role's
+ * inherited descriptor, so a dead peer shows as EOF/EPIPE.  In the creating
+ * process both are kept (the in-process micro benchmarks attach both ends);
+ * a creator that takes part in a case calls forget() after its attach.
+ * forget() closes whatever descriptors the channel still holds; destroy()
+ * does that too, removes the fifo file and private directory, and frees.
+ *
+ * Framing (byte streams): struct fdio_hdr then the payload, sent with one
+ * writev/sendmsg, so a frame of at most PIPE_BUF bytes is one atomic pipe
+ * write.  recv reads the header, then exactly the payload; a payload longer
+ * than the caller's buffer is read and thrown away (-EMSGSIZE) so the stream
+ * stays in sync.  A frame cut short (timeout or error in the middle) leaves
+ * the stream unusable: the end then returns -EPROTO for good.
+ *
+ * Waits:
+ *   IPC_WAIT_BLOCK  blocking syscalls on the hot path (no poll() first).
+ *                   Sockets honour timeout_ms with SO_RCVTIMEO/SO_SNDTIMEO.
+ *                   Pipes and fifos have no free timeout: a dead peer shows
+ *                   as EOF/EPIPE (once every process closed the ends it does
+ *                   not use), a live but stuck peer is the harness watchdog's
+ *                   business.
+ *   IPC_WAIT_SPIN   O_NONBLOCK descriptors and a busy loop on EAGAIN; the
+ *                   deadline is read only every FDIO_SPIN_CHECK tries.
+ */
+#ifndef IPCLAB_FDIO_H
+#define IPCLAB_FDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "names.h"
+
+/* "IPC1" in memory on little-endian: a frame that does not start with it
+ * means the stream lost sync (-EPROTO). */
+#define FDIO_MAGIC 0x31435049u
+
+struct fdio_hdr {
+	uint32_t magic;
+	uint32_t len; /* payload bytes, 1 .. the channel's max_msg */
+};
+
+#define FDIO_HDR_LEN sizeof(struct fdio_hdr)
+
+/*
+ * Largest message on a framed byte stream.  The stream itself has no limit;
+ * 16 MiB is far above any size the suite sweeps (its long profile stops at
+ * a few MiB), keeps the length in the 32-bit header, and bounds what a
+ * corrupt header could make a receiver wait for.
+ */
+#define FDIO_STREAM_MAX_MSG (16u << 20)
+
+/* Busy-poll tries between two reads of the clock: one try is a syscall
+ * (~0.2-1 us), so the deadline is checked every ~50-250 us. */
+#define FDIO_SPIN_CHECK 256u
+
+struct fdio_chan {
+	int fd[2];          /* [IPC_SEND], [IPC_RECV]; -1 once moved/closed */
+	pid_t creator;      /* process that ran create */
+	int sock;           /* descriptors are sockets: send with MSG_NOSIGNAL */
+	enum ipc_wait wait;
+	unsigned timeout_ms;
+	size_t max_msg;
+	char path[IPC_PATH_MAX]; /* fifo file to unlink, "" if none */
+	char dir[IPC_PATH_MAX];  /* private directory to remove, "" if none */
+};
+
+struct fdio_end {
+	int fd;
+	int sock;
+	int spin;
+	int broken;         /* a frame was cut short: stream out of sync */
+	unsigned timeout_ms;
+	size_t max_msg;
+};
+
+/* Deadline bookkeeping of one busy-poll wait; zero it before the loop. */
+struct fdio_spin {
+	unsigned tries;
+	uint64_t deadline_ns; /* 0: not started */
+};
+
+/* One line into err (IPC_ERRLEN bytes; err may be NULL). */
+void fdio_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Read one unsigned number from a /proc or /sys file.  0 or -errno. */
+int fdio_read_ulong(const char *path, unsigned long *out);
+
+/* Set or clear O_NONBLOCK.  0 or -errno. */
+int fdio_set_nonblock(int fd, int on);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t fdio_now_ns(void);
+
+/* Call after each EAGAIN of a busy poll: 0 to try again, -ETIMEDOUT when
+ * timeout_ms (0: never) has passed since the first call. */
+int fdio_spin_wait(struct fdio_spin *s, unsigned timeout_ms);
+
+/*
+ * Check params against caps (a mechanism's own): max_msg in 1..caps max,
+ * senders/receivers >= 1 and shareable at that size, depth within
+ * caps->max_depth when that is not 0, wait supported.  0, or -EINVAL,
+ * -EMSGSIZE, -ENOTSUP with a line in err that starts with name.
+ */
+int fdio_check_params(const char *name, const struct ipc_caps *caps,
+		      const struct ipc_params *p, char *err);
+
+/* A new channel with no descriptors yet.  0 or -ENOMEM. */
+int fdio_chan_new(const struct ipc_params *p, int sock, struct fdio_chan **out);
+
+/*
+ * Apply the wait strategy to both descriptors: O_NONBLOCK for spin; for a
+ * blocking socket with timeout_ms, SO_SNDTIMEO on the send end and
+ * SO_RCVTIMEO on the receive end.  0 or -errno (err says which).
+ */
+int fdio_chan_apply_wait(struct fdio_chan *c, const char *name, char *err);
+
+/*
+ * Pipes and fifos: grow the pipe buffer towards the bytes in flight wanted
+ * (depth, or 1 when 0, frames of max_msg), at most fs.pipe-max-size.  A hint
+ * only (a stream carries any size): failure is ignored.
+ */
+void fdio_grow_pipe(int fd, const struct ipc_params *p);
+
+/* Caps of a framed pipe or fifo. */
+void fdio_pipe_caps(struct ipc_caps *caps);
+
+/* ipc_ops members shared by every fdio mechanism. */
+int fdio_attach(void *chan, enum ipc_role role, void **end, char *err);
+void fdio_detach(void *end);
+void fdio_forget(void *chan);
+void fdio_destroy(void *chan);
+
+/* Framed byte streams (pipe, fifo, unix-stream, tcp). */
+int fdio_stream_send(void *end, const void *buf, size_t len);
+ssize_t fdio_stream_recv(void *end, void *buf, size_t cap);
+
+/* Kernel-kept boundaries (unix-dgram, unix-seqpacket). */
+int fdio_dgram_send(void *end, const void *buf, size_t len);
+ssize_t fdio_dgram_recv(void *end, void *buf, size_t cap);
+
+#endif

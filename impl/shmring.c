@@ -1,0 +1,813 @@
+/*
+ * shmring.c - our own shared-memory ring: variable-size messages in a POSIX
+ * shm object, SPSC fast path and an MPMC form, spin / futex / hybrid waits.
+ *
+ * Layout and record format: shmring.h.
+ *
+ * The shm object is unlinked right after it is mapped in create(): children
+ * inherit the mapping through fork, and no name can leak even when every
+ * process is SIGKILLed.  destroy() only unmaps.
+ *
+ * MPMC: each side reserves with a CAS on its head, works on its own
+ * reservation without any lock, then releases in order (waits until its tail
+ * equals the start of its reservation, stores tail = end).  Chosen over a
+ * lock because a reservation CAS never blocks a peer while it copies; the
+ * in-order release is the price (a preempted peer delays the release of
+ * later ones, so that wait yields the CPU once it has spun for a while).
+ * Chosen over per-record commit flags because the consumer would have to
+ * clear them, and because the same code serves fan-in and fan-out.
+ *
+ * Trust: the geometry (data size, max message) a process uses is its
+ * private copy from create(); every index or length read from shared memory
+ * is bounds-checked and a violation returns -EPROTO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "futex.h"
+#include "ipc.h"
+#include "names.h"
+#include "shmring.h"
+
+/* Largest message: 1 MiB, the largest size of the full profile and the
+ * pipe-max-size of the reference machine, so every mechanism can be compared
+ * up to it.  A ring must hold two such records (see SHMRING_MIN_DEPTH). */
+#define SHMRING_MAX_MSG ((size_t)1 << 20)
+/* depth 0: room for this many largest messages (16 MiB of ring at 1 MiB). */
+#define SHMRING_DEFAULT_DEPTH 8u
+/* A largest record must always fit after a wrap skip, which needs a data
+ * area of at least two records; a smaller depth is rounded up to this. */
+#define SHMRING_MIN_DEPTH 2u
+/* At least 64 KiB of data: small messages get hundreds of slots, so
+ * producer and consumer work on different cache lines almost always. */
+#define SHMRING_MIN_DATA ((uint64_t)64 << 10)
+/* At most 1 GiB per channel: refuse rather than eat the tmpfs. */
+#define SHMRING_MAX_DATA ((uint64_t)1 << 30)
+/* A waiting side asks whether its peers are alive this often (time-based:
+ * a few ms bounds how late a death is seen, and costs nothing measurable). */
+#define SHMRING_PEER_CHECK_NS 5000000ull
+/* Spins between two clock reads in a spin wait (~a microsecond of pause). */
+#define SHMRING_SPINS_PER_CLOCK 64u
+/* Hybrid: spin this long, then sleep.  About one cross-core futex wake-up
+ * on the reference machine: spinning longer than a sleep would cost is
+ * never worth it (the 2-competitive rule). */
+#define SHMRING_HYBRID_SPIN_NS 20000ull
+/* In-order release (MPMC): spin this long, then sched_yield() between
+ * checks: the peer we wait for is probably preempted. */
+#define SHMRING_ORDER_SPIN_NS 50000ull
+
+#define NS_PER_MS 1000000ull
+
+struct shmring_chan {
+	void *base;              /* NULL after forget */
+	size_t map_len;
+	struct shmring_ctl *ctl;
+	unsigned char *data;
+	uint64_t size;           /* data bytes, power of two (trusted copy) */
+	uint64_t max_msg;        /* trusted copy */
+	struct ipc_params p;
+	bool mpmc;
+};
+
+struct shmring_end {
+	struct shmring_ctl *ctl;
+	unsigned char *data;
+	uint64_t size, mask, max_msg;
+	bool mpmc;
+	enum ipc_role role;
+	enum ipc_wait wait;
+	unsigned timeout_ms;
+	unsigned expect[2];      /* senders, receivers that will attach */
+	unsigned slot;           /* our slot in ctl->pids[role] */
+	int32_t pid;
+	/* SPSC only: our own index (authoritative) and the other side's,
+	 * cached so the shared line is read only when it must be. */
+	uint64_t pos;
+	uint64_t other;
+};
+
+/* One wait (one send or recv call that cannot progress at once). */
+struct shmring_wait {
+	bool started;
+	bool sleeping;           /* hybrid: spin phase over */
+	uint64_t start_ns;
+	uint64_t next_check_ns;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t rec_size(uint64_t len)
+{
+	return SHMRING_ALIGN + ((len + SHMRING_ALIGN - 1) & ~(uint64_t)(SHMRING_ALIGN - 1));
+}
+
+static inline _Atomic uint64_t *hdr_at(const struct shmring_end *e, uint64_t off)
+{
+	return (_Atomic uint64_t *)(void *)(e->data + off);
+}
+
+static bool pid_alive(int32_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return false;
+	/* kill() succeeds on a zombie: look at its state. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return true;
+	return p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Every expected process of `side` attached once and none is alive now. */
+static bool side_gone(const struct shmring_end *e, int side)
+{
+	if (ipc_load_acquire(&e->ctl->attached_ever[side]) < e->expect[side])
+		return false;
+	for (unsigned i = 0; i < SHMRING_MAX_PEERS; i++)
+		if (pid_alive(ipc_load_relaxed(&e->ctl->pids[side][i])))
+			return false;
+	return true;
+}
+
+/* Some process of `side` other than us died without detaching. */
+static bool side_lost_one(const struct shmring_end *e, int side)
+{
+	for (unsigned i = 0; i < SHMRING_MAX_PEERS; i++) {
+		int32_t pid = ipc_load_relaxed(&e->ctl->pids[side][i]);
+
+		if (pid > 0 && pid != e->pid && !pid_alive(pid))
+			return true;
+	}
+	return false;
+}
+
+/* Time limits and peer death, checked while waiting.  0 or -errno. */
+static int wait_check(const struct shmring_end *e, struct shmring_wait *w, uint64_t now)
+{
+	int other = e->role == IPC_SEND ? SHMRING_SIDE_RECV : SHMRING_SIDE_SEND;
+
+	if (e->timeout_ms && now - w->start_ns >= e->timeout_ms * NS_PER_MS)
+		return -ETIMEDOUT;
+	if (now >= w->next_check_ns) {
+		w->next_check_ns = now + SHMRING_PEER_CHECK_NS;
+		if (side_gone(e, other))
+			return -EPIPE;
+	}
+	return 0;
+}
+
+static void wait_start(struct shmring_wait *w)
+{
+	w->started = true;
+	w->sleeping = false;
+	w->start_ns = now_ns();
+	w->next_check_ns = w->start_ns + SHMRING_PEER_CHECK_NS;
+}
+
+/*
+ * Wait once until *idx differs from seen (the other side moved), or a
+ * bounded time passed.  The caller re-checks its condition afterwards.
+ * 0, -ETIMEDOUT, or -EPIPE (every peer of the other side is gone).
+ */
+static int wait_once(const struct shmring_end *e, struct shmring_wait *w,
+		     _Atomic uint64_t *idx, uint64_t seen)
+{
+	_Atomic uint32_t *seq, *waiters;
+	uint64_t now, slice;
+	uint32_t s;
+
+	if (!w->started)
+		wait_start(w);
+	if (e->wait == IPC_WAIT_SPIN || (e->wait == IPC_WAIT_HYBRID && !w->sleeping)) {
+		for (unsigned i = 0; i < SHMRING_SPINS_PER_CLOCK; i++) {
+			cpu_relax();
+			if (ipc_load_acquire(idx) != seen)
+				return 0;
+		}
+		now = now_ns();
+		if (e->wait == IPC_WAIT_HYBRID && now - w->start_ns >= SHMRING_HYBRID_SPIN_NS)
+			w->sleeping = true;
+		return wait_check(e, w, now);
+	}
+
+	if (e->role == IPC_RECV) {
+		seq = &e->ctl->data_seq;
+		waiters = &e->ctl->data_waiters;
+	} else {
+		seq = &e->ctl->space_seq;
+		waiters = &e->ctl->space_waiters;
+	}
+	slice = SHMRING_PEER_CHECK_NS;
+	if (e->timeout_ms) {
+		uint64_t end = w->start_ns + e->timeout_ms * NS_PER_MS;
+
+		now = now_ns();
+		if (now >= end)
+			return -ETIMEDOUT;
+		if (end - now < slice)
+			slice = end - now;
+	}
+	s = ipc_load_acquire(seq);
+	ipc_fetch_add(waiters, 1);
+	/* Dekker with wake_other(): the other side publishes, fences, then
+	 * reads waiters; we count ourselves in, then re-check. */
+	if (ipc_load_acquire(idx) == seen)
+		(void)futex_wait(seq, s, slice);
+	ipc_fetch_sub(waiters, 1);
+	return wait_check(e, w, now_ns());
+}
+
+/* After moving our index: wake sleepers of the other side, if any. */
+static inline void wake_other(const struct shmring_end *e)
+{
+	_Atomic uint32_t *seq, *waiters;
+
+	if (e->wait == IPC_WAIT_SPIN)
+		return;
+	if (e->role == IPC_SEND) {
+		seq = &e->ctl->data_seq;
+		waiters = &e->ctl->data_waiters;
+	} else {
+		seq = &e->ctl->space_seq;
+		waiters = &e->ctl->space_waiters;
+	}
+	ipc_fence_full();
+	if (ipc_load_relaxed(waiters) == 0)
+		return;
+	ipc_fetch_add(seq, 1);
+	(void)futex_wake(seq, e->mpmc ? INT_MAX : 1);
+}
+
+/*
+ * MPMC in-order release: wait until *tail reaches our reservation start.
+ * 0, -EPROTO (tail beyond us or absurdly far behind), -ETIMEDOUT, -EPIPE
+ * (a process of our side died, so its reservation will never be released).
+ */
+static int wait_turn(const struct shmring_end *e, _Atomic uint64_t *tail, uint64_t start)
+{
+	struct shmring_wait w = { 0 };
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t t = ipc_load_acquire(tail);
+		uint64_t now;
+
+		if (t == start)
+			return 0;
+		if (start - t > e->size) /* also catches t > start */
+			return -EPROTO;
+		cpu_relax();
+		if (++spins % SHMRING_SPINS_PER_CLOCK)
+			continue;
+		if (!w.started)
+			wait_start(&w);
+		now = now_ns();
+		if (now - w.start_ns >= SHMRING_ORDER_SPIN_NS)
+			sched_yield();
+		if (e->timeout_ms && now - w.start_ns >= e->timeout_ms * NS_PER_MS)
+			return -ETIMEDOUT;
+		if (now >= w.next_check_ns) {
+			w.next_check_ns = now + SHMRING_PEER_CHECK_NS;
+			if (side_lost_one(e, (int)e->role))
+				return -EPIPE;
+		}
+	}
+}
+
+/*
+ * Parse the record at index pos, with avail published bytes from pos.
+ * On success: *len payload bytes at data offset *payload, *total bytes
+ * consumed (wrap skip included).  -EPROTO when anything is out of bounds.
+ */
+static int parse_record(const struct shmring_end *e, uint64_t pos, uint64_t avail,
+			uint32_t *len, uint64_t *payload, uint64_t *total)
+{
+	uint64_t off = pos & e->mask, skip = 0, h, rec;
+	uint32_t l;
+
+	if (avail < SHMRING_ALIGN)
+		return -EPROTO;
+	h = ipc_load_relaxed(hdr_at(e, off));
+	l = (uint32_t)h;
+	if ((uint32_t)(h >> 32) != shmring_chk(l, pos))
+		return -EPROTO;
+	if (l == SHMRING_WRAP) {
+		if (off == 0)
+			return -EPROTO;
+		skip = e->size - off;
+		if (avail < skip + SHMRING_ALIGN)
+			return -EPROTO;
+		off = 0;
+		h = ipc_load_relaxed(hdr_at(e, 0));
+		l = (uint32_t)h;
+		if ((uint32_t)(h >> 32) != shmring_chk(l, pos + skip) || l == SHMRING_WRAP)
+			return -EPROTO;
+	}
+	if (l == 0 || l > e->max_msg)
+		return -EPROTO;
+	rec = rec_size(l);
+	if (off + rec > e->size || skip + rec > avail)
+		return -EPROTO;
+	*len = l;
+	*payload = off + SHMRING_ALIGN;
+	*total = skip + rec;
+	return 0;
+}
+
+/* Bytes a record of rec bytes takes at index pos (wrap skip included). */
+static inline uint64_t need_at(const struct shmring_end *e, uint64_t pos, uint64_t rec)
+{
+	uint64_t off = pos & e->mask;
+
+	return off + rec > e->size ? rec + (e->size - off) : rec;
+}
+
+/* Write a record (and its wrap marker) reserved at pos; need from need_at. */
+static inline void put_record(const struct shmring_end *e, uint64_t pos, uint64_t rec,
+			      uint64_t need, const void *buf, uint32_t len)
+{
+	uint64_t off = pos & e->mask;
+
+	if (need != rec) {
+		ipc_store_relaxed(hdr_at(e, off), shmring_hdr(SHMRING_WRAP, pos));
+		pos += e->size - off;
+		off = 0;
+	}
+	memcpy(e->data + off + SHMRING_ALIGN, buf, len);
+	ipc_store_relaxed(hdr_at(e, off), shmring_hdr(len, pos));
+}
+
+static int send_spsc(struct shmring_end *e, const void *buf, uint32_t len)
+{
+	struct shmring_ctl *c = e->ctl;
+	uint64_t pos = e->pos, rec = rec_size(len), need = need_at(e, pos, rec);
+	struct shmring_wait w = { 0 };
+
+	while (pos + need - e->other > e->size) {
+		uint64_t ct = ipc_load_acquire(&c->cons_tail);
+		int r;
+
+		if (pos - ct > e->size || (ct & (SHMRING_ALIGN - 1)))
+			return -EPROTO;
+		e->other = ct;
+		if (pos + need - ct <= e->size)
+			break;
+		r = wait_once(e, &w, &c->cons_tail, ct);
+		if (r < 0)
+			return r;
+	}
+	put_record(e, pos, rec, need, buf, len);
+	e->pos = pos + need;
+	ipc_store_release(&c->prod_tail, e->pos);
+	wake_other(e);
+	return 0;
+}
+
+static int send_mpmc(struct shmring_end *e, const void *buf, uint32_t len)
+{
+	struct shmring_ctl *c = e->ctl;
+	uint64_t rec = rec_size(len), h, need;
+	struct shmring_wait w = { 0 };
+	int r;
+
+	for (;;) {
+		uint64_t ct;
+
+		h = ipc_load_acquire(&c->prod_head);
+		ct = ipc_load_acquire(&c->cons_tail);
+		if (h - ct > e->size || ((h | ct) & (SHMRING_ALIGN - 1))) {
+			/* Only corrupt if prod_head did not move meanwhile. */
+			ipc_fence_acquire();
+			if (ipc_load_acquire(&c->prod_head) == h)
+				return -EPROTO;
+			continue;
+		}
+		need = need_at(e, h, rec);
+		if (h + need - ct > e->size) {
+			r = wait_once(e, &w, &c->cons_tail, ct);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (ipc_cas(&c->prod_head, &h, h + need))
+			break;
+	}
+	put_record(e, h, rec, need, buf, len);
+	r = wait_turn(e, &c->prod_tail, h);
+	if (r < 0)
+		return r;
+	ipc_store_release(&c->prod_tail, h + need);
+	wake_other(e);
+	return 0;
+}
+
+static ssize_t recv_spsc(struct shmring_end *e, void *buf, size_t cap)
+{
+	struct shmring_ctl *c = e->ctl;
+	uint64_t pos = e->pos, payload, total;
+	struct shmring_wait w = { 0 };
+	uint32_t len;
+	int r;
+
+	while (e->other == pos) {
+		uint64_t pt = ipc_load_acquire(&c->prod_tail);
+
+		if (pt != pos) {
+			if (pt - pos > e->size || (pt & (SHMRING_ALIGN - 1)))
+				return -EPROTO;
+			e->other = pt;
+			break;
+		}
+		r = wait_once(e, &w, &c->prod_tail, pt);
+		if (r == -EPIPE) {
+			/* Senders gone: whatever they published is still ours. */
+			if (ipc_load_acquire(&c->prod_tail) == pos)
+				return -EPIPE;
+			continue;
+		}
+		if (r < 0)
+			return r;
+	}
+	r = parse_record(e, pos, e->other - pos, &len, &payload, &total);
+	if (r < 0)
+		return r;
+	if (len > cap)
+		return -EMSGSIZE;
+	memcpy(buf, e->data + payload, len);
+	e->pos = pos + total;
+	ipc_store_release(&c->cons_tail, e->pos);
+	wake_other(e);
+	return (ssize_t)len;
+}
+
+static ssize_t recv_mpmc(struct shmring_end *e, void *buf, size_t cap)
+{
+	struct shmring_ctl *c = e->ctl;
+	struct shmring_wait w = { 0 };
+	uint64_t h, payload, total;
+	uint32_t len;
+	int r;
+
+	for (;;) {
+		uint64_t pt;
+
+		h = ipc_load_acquire(&c->cons_head);
+		pt = ipc_load_acquire(&c->prod_tail);
+		if (pt == h) {
+			r = wait_once(e, &w, &c->prod_tail, pt);
+			if (r == -EPIPE) {
+				if (ipc_load_acquire(&c->prod_tail) ==
+				    ipc_load_acquire(&c->cons_head))
+					return -EPIPE;
+				continue;
+			}
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = 0;
+		if (pt - h > e->size || ((h | pt) & (SHMRING_ALIGN - 1)))
+			r = -EPROTO;
+		else
+			r = parse_record(e, h, pt - h, &len, &payload, &total);
+		if (r == 0 && len > cap)
+			r = -EMSGSIZE;
+		if (r < 0) {
+			/* What we read may be stale: only an error if no other
+			 * receiver moved cons_head meanwhile. */
+			ipc_fence_acquire();
+			if (ipc_load_acquire(&c->cons_head) == h)
+				return r;
+			continue;
+		}
+		if (ipc_cas(&c->cons_head, &h, h + total))
+			break;
+	}
+	memcpy(buf, e->data + payload, len);
+	r = wait_turn(e, &c->cons_tail, h);
+	if (r < 0)
+		return r;
+	ipc_store_release(&c->cons_tail, h + total);
+	wake_other(e);
+	return (ssize_t)len;
+}
+
+static int shmring_send(void *end, const void *buf, size_t len)
+{
+	struct shmring_end *e = end;
+
+	if (!e || e->role != IPC_SEND || (!buf && len))
+		return -EINVAL;
+	if (len == 0)
+		return -EINVAL;
+	if (len > e->max_msg)
+		return -EMSGSIZE;
+	return e->mpmc ? send_mpmc(e, buf, (uint32_t)len) : send_spsc(e, buf, (uint32_t)len);
+}
+
+static ssize_t shmring_recv(void *end, void *buf, size_t cap)
+{
+	struct shmring_end *e = end;
+
+	if (!e || e->role != IPC_RECV || (!buf && cap))
+		return -EINVAL;
+	return e->mpmc ? recv_mpmc(e, buf, cap) : recv_spsc(e, buf, cap);
+}
+
+static int shmring_caps(struct ipc_caps *caps, char *err)
+{
+	(void)err;
+	memset(caps, 0, sizeof(*caps));
+	caps->max_msg = SHMRING_MAX_MSG;
+	caps->max_shared_send = SHMRING_MAX_MSG;
+	caps->max_shared_recv = SHMRING_MAX_MSG;
+	caps->max_depth = 0; /* bounded by ring bytes (SHMRING_MAX_DATA), not a count */
+	caps->waits = IPC_WAIT_BIT(IPC_WAIT_BLOCK) | IPC_WAIT_BIT(IPC_WAIT_SPIN) |
+		      IPC_WAIT_BIT(IPC_WAIT_HYBRID);
+	caps->keeps_boundaries = 1; /* records: boundaries kept by the ring */
+	return 0;
+}
+
+static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_err(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, IPC_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+static int shmring_create(const struct ipc_params *p, void **chanp, char *err)
+{
+	struct shmring_chan *ch;
+	char name[IPC_NAME_MAX];
+	uint64_t rec, want, size;
+	unsigned depth;
+	size_t total;
+	void *base;
+	int fd, r;
+
+	if (!p || !chanp) {
+		set_err(err, "shmring: no parameters");
+		return -EINVAL;
+	}
+	if (p->max_msg == 0) {
+		set_err(err, "shmring: max_msg 0: must be 1..%zu bytes", SHMRING_MAX_MSG);
+		return -EINVAL;
+	}
+	if (p->max_msg > SHMRING_MAX_MSG) {
+		set_err(err, "shmring: max_msg %zu over the limit of %zu bytes",
+			p->max_msg, SHMRING_MAX_MSG);
+		return -EMSGSIZE;
+	}
+	if (p->senders < 1 || p->senders > SHMRING_MAX_PEERS ||
+	    p->receivers < 1 || p->receivers > SHMRING_MAX_PEERS) {
+		set_err(err, "shmring: %u senders, %u receivers: each must be 1..%u",
+			p->senders, p->receivers, SHMRING_MAX_PEERS);
+		return -EINVAL;
+	}
+	if ((unsigned)p->wait >= IPC_WAIT_COUNT) {
+		set_err(err, "shmring: unknown wait strategy %d", (int)p->wait);
+		return -EINVAL;
+	}
+	rec = rec_size(p->max_msg);
+	depth = p->depth ? p->depth : SHMRING_DEFAULT_DEPTH;
+	if (depth < SHMRING_MIN_DEPTH)
+		depth = SHMRING_MIN_DEPTH;
+	want = (uint64_t)depth * rec;
+	if (want > SHMRING_MAX_DATA) {
+		set_err(err, "shmring: depth %u x %llu-byte records needs %llu bytes, over the %llu-byte ring limit",
+			depth, (unsigned long long)rec, (unsigned long long)want,
+			(unsigned long long)SHMRING_MAX_DATA);
+		return -EINVAL;
+	}
+	for (size = SHMRING_MIN_DATA; size < want; size <<= 1)
+		;
+	total = SHMRING_DATA_OFFSET + (size_t)size;
+
+	ch = calloc(1, sizeof(*ch));
+	if (!ch) {
+		set_err(err, "shmring: out of memory");
+		return -ENOMEM;
+	}
+	r = ipc_unique_name(name, sizeof(name), "shmring");
+	if (r < 0) {
+		set_err(err, "shmring: shm name too long");
+		goto err_free;
+	}
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		set_err(err, "shmring: shm_open %s: %s", name, strerror(-r));
+		goto err_free;
+	}
+	if (ftruncate(fd, (off_t)total) != 0) {
+		r = -errno;
+		set_err(err, "shmring: ftruncate %s to %zu bytes: %s", name, total, strerror(-r));
+		goto err_unlink;
+	}
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		r = -errno;
+		set_err(err, "shmring: mmap %zu bytes: %s", total, strerror(-r));
+		goto err_unlink;
+	}
+	/* Children inherit the mapping through fork: no name needed after
+	 * this, so nothing can leak even if every process is killed. */
+	close(fd);
+	shm_unlink(name);
+
+	ch->base = base;
+	ch->map_len = total;
+	ch->ctl = base;
+	ch->data = (unsigned char *)base + SHMRING_DATA_OFFSET;
+	ch->size = size;
+	ch->max_msg = p->max_msg;
+	ch->p = *p;
+	ch->mpmc = p->senders > 1 || p->receivers > 1;
+	/* ftruncate zero-filled everything: indices 0, no pids. */
+	ch->ctl->magic = SHMRING_MAGIC;
+	ch->ctl->version = SHMRING_VERSION;
+	ch->ctl->mpmc = ch->mpmc;
+	ch->ctl->data_size = size;
+	ch->ctl->max_msg = p->max_msg;
+	*chanp = ch;
+	return 0;
+
+err_unlink:
+	close(fd);
+	shm_unlink(name);
+err_free:
+	free(ch);
+	return r;
+}
+
+static int shmring_attach(void *chan, enum ipc_role role, void **endp, char *err)
+{
+	struct shmring_chan *ch = chan;
+	struct shmring_ctl *c;
+	struct shmring_end *e;
+	int32_t pid = (int32_t)getpid();
+	unsigned slot;
+
+	if (!ch || !ch->base || !endp || (role != IPC_SEND && role != IPC_RECV)) {
+		set_err(err, "shmring: attach: no channel, or it was forgotten");
+		return -EINVAL;
+	}
+	c = ch->ctl;
+	if (c->magic != SHMRING_MAGIC) {
+		set_err(err, "shmring: attach: control area is corrupt (bad magic)");
+		return -EPROTO;
+	}
+	for (slot = 0; slot < SHMRING_MAX_PEERS; slot++) {
+		int32_t zero = 0;
+
+		if (ipc_cas(&c->pids[role][slot], &zero, pid))
+			break;
+	}
+	if (slot == SHMRING_MAX_PEERS) {
+		set_err(err, "shmring: attach: more than %u processes on one side", SHMRING_MAX_PEERS);
+		return -EUSERS;
+	}
+	if (!ch->mpmc) {
+		for (unsigned i = 0; i < SHMRING_MAX_PEERS; i++) {
+			if (i != slot && pid_alive(ipc_load_relaxed(&c->pids[role][i]))) {
+				ipc_store_release(&c->pids[role][slot], 0);
+				set_err(err, "shmring: attach: channel made for one %s, and one is attached",
+					role == IPC_SEND ? "sender" : "receiver");
+				return -EBUSY;
+			}
+		}
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		ipc_store_release(&c->pids[role][slot], 0);
+		set_err(err, "shmring: out of memory");
+		return -ENOMEM;
+	}
+	e->ctl = c;
+	e->data = ch->data;
+	e->size = ch->size;
+	e->mask = ch->size - 1;
+	e->max_msg = ch->max_msg;
+	e->mpmc = ch->mpmc;
+	e->role = role;
+	e->wait = ch->p.wait;
+	e->timeout_ms = ch->p.timeout_ms;
+	e->expect[SHMRING_SIDE_SEND] = ch->p.senders;
+	e->expect[SHMRING_SIDE_RECV] = ch->p.receivers;
+	e->slot = slot;
+	e->pid = pid;
+	if (role == IPC_SEND) {
+		e->pos = ipc_load_acquire(&c->prod_tail);
+		e->other = ipc_load_acquire(&c->cons_tail);
+		if (e->pos - e->other > e->size)
+			e->other = e->pos - e->size; /* send will see the corruption */
+	} else {
+		e->pos = ipc_load_acquire(&c->cons_tail);
+		e->other = e->pos; /* read prod_tail on first recv */
+	}
+	ipc_fetch_add(&c->attached_ever[role], 1);
+	*endp = e;
+	return 0;
+}
+
+static void shmring_detach(void *end)
+{
+	struct shmring_end *e = end;
+	int32_t pid;
+
+	if (!e)
+		return;
+	pid = e->pid;
+	/* Leave the slot only if it still holds us (it may be corrupt). */
+	ipc_cas(&e->ctl->pids[e->role][e->slot], &pid, 0);
+	/* A sleeping peer re-checks at once and sees we left. */
+	if (e->wait != IPC_WAIT_SPIN) {
+		ipc_fetch_add(&e->ctl->data_seq, 1);
+		futex_wake(&e->ctl->data_seq, INT_MAX);
+		ipc_fetch_add(&e->ctl->space_seq, 1);
+		futex_wake(&e->ctl->space_seq, INT_MAX);
+	}
+	free(e);
+}
+
+static void shmring_forget(void *chan)
+{
+	struct shmring_chan *ch = chan;
+
+	if (!ch || !ch->base)
+		return;
+	munmap(ch->base, ch->map_len);
+	ch->base = NULL;
+	ch->ctl = NULL;
+	ch->data = NULL;
+}
+
+static void shmring_destroy(void *chan)
+{
+	/* The name was unlinked in create: unmapping is all that is left. */
+	shmring_forget(chan);
+	free(chan);
+}
+
+int shmring_debug_area(void *chan, void **base, size_t *len)
+{
+	struct shmring_chan *ch = chan;
+
+	if (!ch || !ch->base || !base || !len)
+		return -EINVAL;
+	*base = ch->base;
+	*len = ch->map_len;
+	return 0;
+}
+
+const struct ipc_ops ipc_shmring_ops = {
+	.name = "shmring",
+	.summary = "shared-memory ring (SPSC fast path, MPMC form; spin, futex, hybrid)",
+	.caps = shmring_caps,
+	.create = shmring_create,
+	.attach = shmring_attach,
+	.send = shmring_send,
+	.recv = shmring_recv,
+	.detach = shmring_detach,
+	.forget = shmring_forget,
+	.destroy = shmring_destroy,
+};

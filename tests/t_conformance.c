@@ -1,0 +1,1263 @@
+/*
+ * t_conformance.c - one conformance suite, run against every table in
+ * ipc_registry (liburing's FOR_ALL_TEST_CONFIGS idea): a mechanism is tested
+ * the moment it is listed in impl/registry.c.
+ *
+ * main() builds the cmocka test array at run time, one entry per
+ * mechanism x check x wait strategy, and runs it as ONE TAP group.  A check
+ * the mechanism's caps rule out is a skip with a "#" line saying why.
+ *
+ * Every test runs under alarm(CONF_ALARM_S): a hang fails that test (the
+ * handler fails it through cmocka) and the teardown kills and reaps every
+ * child and destroys every channel the test created.  Children never use
+ * cmocka: they _exit(0) or write one line into shared memory and _exit(1).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "testutil.h"
+#include "conformance_util.h"
+
+/* Every message starts with struct conf_hdr; it is the smallest we send. */
+#define CONF_HDR_SIZE 16
+/* Issue 2: 100 000 messages, small so the test stays fast. */
+#define CONF_ORDER_MSGS 100000
+#define CONF_ORDER_SIZE CONF_HDR_SIZE
+/* Messages per size test: enough to see order, few enough for 8 x 64 KiB. */
+#define CONF_SIZE_MSGS 8
+/* Messages at caps.max_msg, which may be MiBs. */
+#define CONF_MAXSIZE_MSGS 3
+/* The largest caps.max_msg the suite allocates and sends (3 x this). */
+#define CONF_MAX_TESTED ((size_t)64 << 20)
+/* 4 senders x 4 receivers (issue 2). */
+#define CONF_MANY 4
+/* Per sender; spinning pools are 4x oversubscribed on 2 cores, so fewer. */
+#define CONF_MANY_MSGS 2000
+#define CONF_MANY_MSGS_SPIN 300
+#define CONF_MANY_SIZE 64
+/* Messages that must pass before the SIGKILL, so it lands mid-stream. */
+#define CONF_KILL_AFTER 10
+#define CONF_KILL_SIZE 64
+/* params.timeout_ms in the kill tests (the brief's example value). */
+#define CONF_KILL_TIMEOUT_MS 2000
+/* params.timeout_ms elsewhere: a stalled channel fails with -ETIMEDOUT,
+ * with a message, before the alarm fires. */
+#define CONF_DATA_TIMEOUT_MS 5000
+/* Per test in the parent: a hang becomes a failure, not a stuck prove. */
+#define CONF_ALARM_S 30
+/* A child that outlives its test (parent stuck) dies on its own. */
+#define CONF_CHILD_ALARM_S 90
+/* Messages per channel in the two-channel test. */
+#define CONF_TWO_MSGS 200
+#define CONF_MAX_KIDS (2 * CONF_MANY)
+#define CONF_KID_MSG 200
+#define CONF_NAME_SUMMARY 160
+
+static const size_t conf_sizes[] = { 16, 17, 64, 4095, 4096, 4097, 65536 };
+
+struct conf_hdr {
+	uint32_t seq; /* per sender, from 0 */
+	uint32_t src; /* sender index, or channel tag */
+	uint32_t len; /* whole message */
+	uint32_t sum; /* FNV-1a of the whole message with this field 0 */
+};
+_Static_assert(sizeof(struct conf_hdr) == CONF_HDR_SIZE, "header is 16 bytes");
+
+enum conf_kind {
+	K_REGISTRY,
+	K_CAPS,
+	K_SIZE,
+	K_ORDER,
+	K_MANY,
+	K_KILL_RECV,
+	K_KILL_SEND,
+	K_REFUSE,
+	K_CREATE,
+	K_TWO,
+};
+
+struct conf_case {
+	const struct conf_env *env;
+	const struct ipc_ops *ops;
+	enum conf_kind kind;
+	enum ipc_wait wait;
+	size_t size;                 /* K_SIZE: bytes, 0 = caps.max_msg */
+	unsigned senders, receivers; /* K_MANY */
+	char *name;
+};
+
+/* Shared with the children (MAP_SHARED | MAP_ANONYMOUS). */
+struct conf_shared {
+	atomic_uint received;            /* kill tests: messages the child took */
+	int rc[4];                       /* refuse test: the child's send()s */
+	char kid_msg[CONF_MAX_KIDS][CONF_KID_MSG];
+	atomic_uchar seen[];             /* many: [sender][seq] times received */
+};
+
+/* What a test holds, so the teardown can undo it after a failure. */
+struct conf_run {
+	const struct conf_case *c;
+	const struct ipc_ops *ops;
+	struct ipc_caps caps;
+	struct leak_snap *before;
+	void *chan[2];
+	void *end[2];            /* the parent's own ends */
+	bool destroyed[2];
+	pid_t pid[CONF_MAX_KIDS];
+	unsigned npid;
+	struct conf_shared *sh;
+	size_t shlen;
+	unsigned char *buf, *want;
+	size_t buflen;
+	/* For the children (copied by fork). */
+	size_t msg_size;
+	unsigned msg_count;
+	struct ipc_params params;
+	char err[IPC_ERRLEN];
+};
+
+/* ---- messages ------------------------------------------------------------ */
+
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+
+static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * FNV_PRIME;
+	return h;
+}
+
+/* Checksum of a message as it should be: its sum field counted as 0. */
+static uint32_t msg_sum(const unsigned char *b, size_t len)
+{
+	static const unsigned char zero[4];
+	uint32_t h = fnv(FNV_OFFSET, b, offsetof(struct conf_hdr, sum));
+
+	h = fnv(h, zero, sizeof(zero));
+	return fnv(h, b + CONF_HDR_SIZE, len - CONF_HDR_SIZE);
+}
+
+/* A message whose every byte depends on (src, seq) and its position. */
+static void msg_fill(unsigned char *b, size_t len, uint32_t src, uint32_t seq)
+{
+	struct conf_hdr h = { .seq = seq, .src = src, .len = (uint32_t)len };
+	uint32_t x = seq * 0x9E3779B1u ^ src * 0x85EBCA77u;
+
+	for (size_t i = CONF_HDR_SIZE; i < len; i++)
+		b[i] = (unsigned char)(x + i * 131u + (i >> 8) * 7u);
+	memcpy(b, &h, sizeof(h));
+	h.sum = msg_sum(b, len);
+	memcpy(b, &h, sizeof(h));
+}
+
+/*
+ * Check a received message: length, header, checksum and a full compare
+ * against the pattern regenerated into scratch.  want_src/want_seq < 0:
+ * any (but src < nsrc, seq < nseq).  0, or -1 with why filled.
+ */
+static int msg_check(const unsigned char *got, ssize_t n, size_t want_len,
+		     long want_src, long want_seq, uint32_t nsrc, uint32_t nseq,
+		     unsigned char *scratch, struct conf_hdr *out, char *why, size_t wlen)
+{
+	struct conf_hdr h;
+
+	if (n < 0) {
+		snprintf(why, wlen, "recv returned %zd (%s)", n, strerror((int)-n));
+		return -1;
+	}
+	if ((size_t)n < CONF_HDR_SIZE || (want_len && (size_t)n != want_len)) {
+		snprintf(why, wlen, "recv returned %zd bytes, want %zu", n, want_len);
+		return -1;
+	}
+	memcpy(&h, got, sizeof(h));
+	if (out)
+		*out = h;
+	if (h.len != (size_t)n) {
+		snprintf(why, wlen, "header says %u bytes, recv returned %zd (garbage?)", h.len, n);
+		return -1;
+	}
+	if ((want_src >= 0 && h.src != want_src) || h.src >= nsrc) {
+		snprintf(why, wlen, "message from sender %u, want %ld", h.src, want_src);
+		return -1;
+	}
+	if ((want_seq >= 0 && h.seq != want_seq) || h.seq >= nseq) {
+		snprintf(why, wlen, "sender %u: got message #%u, want #%ld (lost, duplicated or out of order)",
+			 h.src, h.seq, want_seq);
+		return -1;
+	}
+	if (msg_sum(got, (size_t)n) != h.sum) {
+		snprintf(why, wlen, "sender %u message #%u (%zd bytes): checksum mismatch", h.src, h.seq, n);
+		return -1;
+	}
+	msg_fill(scratch, (size_t)n, h.src, h.seq);
+	if (memcmp(scratch, got, (size_t)n) != 0) {
+		size_t i = 0;
+
+		while (scratch[i] == got[i])
+			i++;
+		snprintf(why, wlen, "sender %u message #%u: byte %zu is 0x%02x, want 0x%02x",
+			 h.src, h.seq, i, got[i], scratch[i]);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *rc_name(long rc)
+{
+	return rc >= 0 ? "success" : strerror((int)-rc);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A "#" line in the TAP stream. */
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* ---- children ------------------------------------------------------------ */
+
+static void kid_fail(struct conf_run *r, unsigned idx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+static void kid_fail(struct conf_run *r, unsigned idx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->sh->kid_msg[idx], CONF_KID_MSG, fmt, ap);
+	va_end(ap);
+	_exit(1);
+}
+
+typedef void (*conf_kid_fn)(struct conf_run *r, unsigned idx);
+
+static pid_t conf_fork(struct conf_run *r, unsigned idx, conf_kid_fn fn)
+{
+	pid_t parent = getpid(), pid;
+
+	assert_true(r->npid < CONF_MAX_KIDS);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		signal(SIGALRM, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		alarm(CONF_CHILD_ALARM_S);
+		fn(r, idx);
+		_exit(1); /* fn leaves with _exit; never back into cmocka */
+	}
+	r->pid[r->npid++] = pid;
+	return pid;
+}
+
+static void kid_attach(struct conf_run *r, unsigned idx, unsigned ch, enum ipc_role role, void **end)
+{
+	char err[IPC_ERRLEN] = "";
+	int rc = r->ops->attach(r->chan[ch], role, end, err);
+
+	if (rc < 0)
+		kid_fail(r, idx, "attach(%s): %s: %s", role == IPC_SEND ? "send" : "recv",
+			 rc_name(rc), err);
+}
+
+/* Sends r->msg_count messages of r->msg_size bytes as sender idx. */
+static void kid_sender(struct conf_run *r, unsigned idx)
+{
+	unsigned char *b = malloc(r->msg_size);
+	void *end;
+
+	if (!b)
+		kid_fail(r, idx, "out of memory");
+	kid_attach(r, idx, 0, IPC_SEND, &end);
+	for (uint32_t seq = 0; seq < r->msg_count; seq++) {
+		int rc;
+
+		msg_fill(b, r->msg_size, idx, seq);
+		rc = ipc_send(r->ops, end, b, r->msg_size);
+		if (rc < 0)
+			kid_fail(r, idx, "sender %u: send #%u of %zu bytes: %s", idx, seq,
+				 r->msg_size, rc_name(rc));
+	}
+	r->ops->detach(end);
+	_exit(0);
+}
+
+/* ---- setup, teardown, the end of every test ------------------------------ */
+
+static void conf_on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("timed out after %d s: a send, receive or child hangs", CONF_ALARM_S);
+}
+
+static int conf_setup(void **state)
+{
+	const struct conf_case *c = *state;
+	struct conf_run *r = calloc(1, sizeof(*r));
+	struct sigaction sa = { .sa_handler = conf_on_alarm, .sa_flags = SA_NODEFER };
+
+	if (!r || !(r->before = malloc(sizeof(*r->before))))
+		return -1;
+	r->c = c;
+	r->ops = c->ops;
+	conf_snapshot(c->env, r->before);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(CONF_ALARM_S);
+	*state = r;
+	return 0;
+}
+
+static void conf_kill_kids(struct conf_run *r)
+{
+	for (unsigned i = 0; i < r->npid; i++) {
+		if (r->pid[i] <= 0)
+			continue;
+		kill(r->pid[i], SIGKILL);
+		while (waitpid(r->pid[i], NULL, 0) < 0 && errno == EINTR)
+			;
+		r->pid[i] = 0;
+	}
+}
+
+/* Undo whatever the test still holds; safe to call twice. */
+static void conf_release(struct conf_run *r)
+{
+	conf_kill_kids(r);
+	for (unsigned i = 0; i < 2; i++) {
+		if (r->end[i])
+			r->ops->detach(r->end[i]);
+		r->end[i] = NULL;
+		if (r->chan[i] && !r->destroyed[i])
+			r->ops->destroy(r->chan[i]);
+		r->chan[i] = NULL;
+	}
+	if (r->sh)
+		munmap(r->sh, r->shlen);
+	r->sh = NULL;
+	free(r->buf);
+	free(r->want);
+	r->buf = r->want = NULL;
+}
+
+static int conf_teardown(void **state)
+{
+	struct conf_run *r = *state;
+
+	alarm(0);
+	conf_release(r);
+	signal(SIGALRM, SIG_DFL);
+	*state = (void *)r->c;
+	free(r->before);
+	free(r);
+	return 0;
+}
+
+static void conf_map(struct conf_run *r, size_t seen)
+{
+	r->shlen = sizeof(*r->sh) + seen;
+	r->sh = mmap(NULL, r->shlen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r->sh == MAP_FAILED) {
+		r->sh = NULL;
+		fail_msg("mmap %zu bytes: %s", r->shlen, strerror(errno));
+	}
+}
+
+static void conf_bufs(struct conf_run *r, size_t len)
+{
+	r->buflen = len;
+	r->buf = malloc(len);
+	r->want = malloc(len);
+	if (!r->buf || !r->want)
+		fail_msg("out of memory for %zu-byte buffers", len);
+}
+
+static void conf_caps(struct conf_run *r)
+{
+	char err[IPC_ERRLEN] = "";
+	int rc = r->ops->caps(&r->caps, err);
+
+	if (rc < 0)
+		fail_msg("%s: caps(): %s: %s", r->ops->name, rc_name(rc), err);
+}
+
+static void conf_params(struct conf_run *r, size_t max_msg, unsigned ns, unsigned nr,
+			enum ipc_wait w, unsigned timeout_ms)
+{
+	r->params = (struct ipc_params){ .max_msg = max_msg, .senders = ns, .receivers = nr,
+					 .wait = w, .timeout_ms = timeout_ms };
+}
+
+static void conf_create(struct conf_run *r, unsigned ch)
+{
+	int rc;
+
+	r->err[0] = '\0';
+	rc = r->ops->create(&r->params, &r->chan[ch], r->err);
+	if (rc < 0) {
+		r->chan[ch] = NULL;
+		fail_msg("create(max_msg %zu, %u senders, %u receivers, %s): %s: %s",
+			 r->params.max_msg, r->params.senders, r->params.receivers,
+			 ipc_wait_name(r->params.wait), rc_name(rc), r->err);
+	}
+}
+
+static void conf_attach(struct conf_run *r, unsigned ch, enum ipc_role role)
+{
+	int rc;
+
+	r->err[0] = '\0';
+	rc = r->ops->attach(r->chan[ch], role, &r->end[ch], r->err);
+	if (rc < 0) {
+		r->end[ch] = NULL;
+		fail_msg("attach(%s) in the parent: %s: %s", role == IPC_SEND ? "send" : "recv",
+			 rc_name(rc), r->err);
+	}
+}
+
+/* Wait for every child; each must have exited 0. */
+static void conf_reap_ok(struct conf_run *r)
+{
+	for (unsigned i = 0; i < r->npid; i++) {
+		int st;
+
+		if (r->pid[i] <= 0)
+			continue;
+		while (waitpid(r->pid[i], &st, 0) < 0)
+			if (errno != EINTR)
+				fail_msg("waitpid: %s", strerror(errno));
+		r->pid[i] = 0;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			continue;
+		if (WIFSIGNALED(st))
+			fail_msg("child %u killed by signal %d (%s)%s%s", i, WTERMSIG(st),
+				 strsignal(WTERMSIG(st)), r->sh && r->sh->kid_msg[i][0] ? ": " : "",
+				 r->sh ? r->sh->kid_msg[i] : "");
+		fail_msg("child %u failed: %s", i, r->sh && r->sh->kid_msg[i][0] ?
+			 r->sh->kid_msg[i] : "(no message)");
+	}
+}
+
+/* The end of every test: children done, channels destroyed, nothing left. */
+static void conf_finish(struct conf_run *r)
+{
+	char names[1024];
+	unsigned n;
+
+	conf_reap_ok(r);
+	for (unsigned i = 0; i < 2; i++) {
+		if (r->end[i])
+			r->ops->detach(r->end[i]);
+		r->end[i] = NULL;
+		if (r->chan[i] && !r->destroyed[i]) {
+			r->ops->destroy(r->chan[i]);
+			r->destroyed[i] = true;
+		}
+	}
+	n = conf_leak_check(r->c->env, r->before, names, sizeof(names));
+	if (n)
+		fail_msg("%u object(s) left after destroy: %s", n, names);
+	n = zombie_children();
+	if (n)
+		fail_msg("%u zombie child(ren) left", n);
+}
+
+/* Receive the message that must be the last one's successor: none.  The
+ * sender is gone, so -EPIPE. */
+static void conf_expect_eof(struct conf_run *r, unsigned ch, const char *after)
+{
+	ssize_t n = ipc_recv(r->ops, r->end[ch], r->buf, r->buflen);
+
+	if (n != -EPIPE)
+		fail_msg("after %s and the sender's exit, recv returned %zd (%s), want -EPIPE",
+			 after, n, n >= 0 ? "an extra message: duplicate or garbage" : rc_name(n));
+}
+
+static void conf_skip(const struct conf_run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void conf_skip(const struct conf_run *r, const char *fmt, ...)
+{
+	char why[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	diag("%s: skipped: %s", r->c->name, why);
+	skip();
+}
+
+static bool wait_supported(const struct conf_run *r)
+{
+	return r->caps.waits & IPC_WAIT_BIT(r->c->wait);
+}
+
+/* ---- the checks ---------------------------------------------------------- */
+
+static bool name_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+/* registry: names unique and usable in case names, ipc_find, wait names. */
+static void check_registry(struct conf_run *r)
+{
+	const struct ipc_ops *op, *other;
+	unsigned n = 0;
+
+	(void)r;
+	ipc_for_each(op) {
+		n++;
+		if (!name_ok(op->name))
+			fail_msg("registry entry %u: name \"%s\" is not [a-z0-9-]+", n,
+				 op->name ? op->name : "(null)");
+		if (ipc_find(op->name) != op)
+			fail_msg("ipc_find(\"%s\") does not return its table", op->name);
+		ipc_for_each(other)
+			if (other != op && strcmp(other->name, op->name) == 0)
+				fail_msg("two tables are named \"%s\"", op->name);
+	}
+	if (n == 0)
+		diag("registry: no mechanism registered yet");
+	assert_null(ipc_find("no-such-mechanism"));
+	assert_null(ipc_find(""));
+	for (unsigned w = 0; w < IPC_WAIT_COUNT; w++) {
+		enum ipc_wait back;
+
+		assert_int_equal(ipc_wait_parse(ipc_wait_name((enum ipc_wait)w), &back), 0);
+		assert_int_equal(back, w);
+	}
+	assert_int_equal(ipc_wait_parse("sleepy", &(enum ipc_wait){ 0 }), -EINVAL);
+}
+
+/* Every function pointer set; caps() succeeds, is stable and sane. */
+static void check_caps(struct conf_run *r)
+{
+	const struct ipc_ops *o = r->ops;
+	struct ipc_caps again;
+	char err[IPC_ERRLEN] = "";
+	void *chan = NULL;
+	int rc;
+
+	if (!o->summary || !*o->summary)
+		fail_msg("no summary line");
+	if (!o->caps || !o->create || !o->attach || !o->send || !o->recv ||
+	    !o->detach || !o->forget || !o->destroy)
+		fail_msg("a function pointer is NULL");
+	conf_caps(r);
+	assert_int_equal(o->caps(&again, err), 0);
+	if (memcmp(&again, &r->caps, sizeof(again)) != 0)
+		fail_msg("caps() differ between two calls");
+	if (r->caps.max_msg < CONF_HDR_SIZE)
+		fail_msg("caps.max_msg %zu is below %d", r->caps.max_msg, CONF_HDR_SIZE);
+	if (r->caps.max_shared_send > r->caps.max_msg || r->caps.max_shared_recv > r->caps.max_msg)
+		fail_msg("max_shared_send %zu / max_shared_recv %zu over max_msg %zu",
+			 r->caps.max_shared_send, r->caps.max_shared_recv, r->caps.max_msg);
+	if (r->caps.waits & ~(IPC_WAIT_BIT(IPC_WAIT_COUNT) - 1))
+		fail_msg("caps.waits 0x%x has unknown bits", r->caps.waits);
+	if (!(r->caps.waits & IPC_WAIT_BIT(IPC_WAIT_BLOCK)) ||
+	    !(r->caps.waits & IPC_WAIT_BIT(IPC_WAIT_SPIN)))
+		fail_msg("caps.waits 0x%x lacks block or spin", r->caps.waits);
+	if (r->caps.keeps_boundaries != 0 && r->caps.keeps_boundaries != 1)
+		fail_msg("caps.keeps_boundaries is %d", r->caps.keeps_boundaries);
+	if (r->caps.max_msg >= 65536)
+		return;
+	/* Below 64 KiB only where the system says so: then a 64 KiB channel
+	 * must be refused with a line naming the limit. */
+	conf_params(r, 65536, 1, 1, IPC_WAIT_BLOCK, 0);
+	rc = o->create(&r->params, &chan, err);
+	if (rc == 0) {
+		o->destroy(chan);
+		fail_msg("caps.max_msg is %zu but create(max_msg 65536) succeeds", r->caps.max_msg);
+	}
+	if (!err[0])
+		fail_msg("caps.max_msg %zu < 65536 and create(65536) gives no reason", r->caps.max_msg);
+	diag("%s: caps.max_msg %zu (below 64 KiB); create(65536) says: %s", o->name,
+	     r->caps.max_msg, err);
+}
+
+static size_t case_size(const struct conf_run *r)
+{
+	return r->c->size ? r->c->size : r->caps.max_msg;
+}
+
+/* Sizes: byte-exact and in order across fork (sender child, parent receives). */
+static void check_size(struct conf_run *r)
+{
+	size_t size = case_size(r);
+	unsigned count = r->c->size ? CONF_SIZE_MSGS : CONF_MAXSIZE_MSGS;
+	char why[300];
+
+	if (!wait_supported(r))
+		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+	if (size > r->caps.max_msg)
+		conf_skip(r, "size %zu is over caps.max_msg %zu", size, r->caps.max_msg);
+	if (size > CONF_MAX_TESTED)
+		conf_skip(r, "caps.max_msg %zu is over the %zu bytes this suite sends", size,
+			  CONF_MAX_TESTED);
+	conf_map(r, 0);
+	conf_bufs(r, size);
+	conf_params(r, size, 1, 1, r->c->wait, CONF_DATA_TIMEOUT_MS);
+	conf_create(r, 0);
+	r->msg_size = size;
+	r->msg_count = count;
+	conf_fork(r, 0, kid_sender);
+	conf_attach(r, 0, IPC_RECV);
+	for (uint32_t seq = 0; seq < count; seq++) {
+		ssize_t n = ipc_recv(r->ops, r->end[0], r->buf, r->buflen);
+
+		if (msg_check(r->buf, n, size, 0, seq, 1, count, r->want, NULL, why, sizeof(why)))
+			fail_msg("message %u of %zu bytes: %s", seq, size, why);
+	}
+	conf_expect_eof(r, 0, "the last message");
+	conf_finish(r);
+}
+
+/* 100 000 small messages: none lost, none duplicated, in order. */
+static void check_order(struct conf_run *r)
+{
+	char why[300];
+	double t0;
+
+	if (!wait_supported(r))
+		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+	conf_map(r, 0);
+	conf_bufs(r, CONF_ORDER_SIZE);
+	conf_params(r, CONF_ORDER_SIZE, 1, 1, r->c->wait, CONF_DATA_TIMEOUT_MS);
+	conf_create(r, 0);
+	r->msg_size = CONF_ORDER_SIZE;
+	r->msg_count = CONF_ORDER_MSGS;
+	t0 = now_ms();
+	conf_fork(r, 0, kid_sender);
+	conf_attach(r, 0, IPC_RECV);
+	for (uint32_t seq = 0; seq < CONF_ORDER_MSGS; seq++) {
+		ssize_t n = ipc_recv(r->ops, r->end[0], r->buf, r->buflen);
+
+		if (msg_check(r->buf, n, CONF_ORDER_SIZE, 0, seq, 1, CONF_ORDER_MSGS, r->want,
+			      NULL, why, sizeof(why)))
+			fail_msg("message %u: %s", seq, why);
+	}
+	conf_expect_eof(r, 0, "100000 messages");
+	diag("%s: %d messages of %d bytes in %.0f ms (%s, fork included; not a benchmark)",
+	     r->ops->name, CONF_ORDER_MSGS, CONF_ORDER_SIZE, now_ms() - t0,
+	     ipc_wait_name(r->c->wait));
+	conf_finish(r);
+}
+
+/* A receiver of the many test: counts what it sees into the shared bitmap. */
+static void kid_many_receiver(struct conf_run *r, unsigned idx)
+{
+	unsigned ns = r->c->senders, nmsg = r->msg_count;
+	unsigned char *b = malloc(r->msg_size), *scratch = malloc(r->msg_size);
+	long last[CONF_MANY];
+	char why[300];
+	void *end;
+
+	if (!b || !scratch)
+		kid_fail(r, idx, "out of memory");
+	for (unsigned i = 0; i < CONF_MANY; i++)
+		last[i] = -1;
+	kid_attach(r, idx, 0, IPC_RECV, &end);
+	for (;;) {
+		ssize_t n = ipc_recv(r->ops, end, b, r->msg_size);
+		struct conf_hdr h;
+
+		if (n == -EPIPE)
+			break;
+		if (msg_check(b, n, r->msg_size, -1, -1, ns, nmsg, scratch, &h, why, sizeof(why)))
+			kid_fail(r, idx, "receiver %u: %s", idx - ns, why);
+		/* A FIFO channel: each receiver sees each sender's messages in
+		 * increasing order, whatever the others take. */
+		if ((long)h.seq <= last[h.src])
+			kid_fail(r, idx, "receiver %u: sender %u's #%u after #%ld", idx - ns,
+				 h.src, h.seq, last[h.src]);
+		last[h.src] = h.seq;
+		atomic_fetch_add(&r->sh->seen[(size_t)h.src * nmsg + h.seq], 1);
+	}
+	r->ops->detach(end);
+	_exit(0);
+}
+
+static void kid_many_sender(struct conf_run *r, unsigned idx)
+{
+	kid_sender(r, idx);
+}
+
+/* S senders x R receivers on one channel: every message exactly once. */
+static void check_many(struct conf_run *r)
+{
+	unsigned ns = r->c->senders, nr = r->c->receivers;
+	unsigned nmsg = r->c->wait == IPC_WAIT_SPIN ? CONF_MANY_MSGS_SPIN : CONF_MANY_MSGS;
+	unsigned lost = 0, dup = 0, first_bad = 0;
+	bool any_bad = false;
+
+	if (!wait_supported(r))
+		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+	if (ns > 1 && r->caps.max_shared_send < CONF_MANY_SIZE)
+		conf_skip(r, "caps.max_shared_send is %zu: %s", r->caps.max_shared_send,
+			  r->caps.max_shared_send ? "below the 64-byte messages" : "one sender only");
+	if (nr > 1 && r->caps.max_shared_recv < CONF_MANY_SIZE)
+		conf_skip(r, "caps.max_shared_recv is %zu: %s", r->caps.max_shared_recv,
+			  r->caps.max_shared_recv ? "below the 64-byte messages" : "one receiver only");
+	conf_map(r, (size_t)ns * nmsg);
+	conf_params(r, CONF_MANY_SIZE, ns, nr, r->c->wait, CONF_DATA_TIMEOUT_MS);
+	conf_create(r, 0);
+	r->msg_size = CONF_MANY_SIZE;
+	r->msg_count = nmsg;
+	/* Kid indices: senders 0..ns-1, receivers ns..ns+nr-1. */
+	for (unsigned i = 0; i < ns; i++)
+		conf_fork(r, i, kid_many_sender);
+	for (unsigned i = 0; i < nr; i++)
+		conf_fork(r, ns + i, kid_many_receiver);
+	r->ops->forget(r->chan[0]);
+	conf_reap_ok(r);
+	for (size_t i = 0; i < (size_t)ns * nmsg; i++) {
+		unsigned char k = atomic_load(&r->sh->seen[i]);
+
+		if (k == 1)
+			continue;
+		if (!any_bad)
+			first_bad = (unsigned)i;
+		any_bad = true;
+		lost += k == 0;
+		dup += k > 1;
+	}
+	if (any_bad)
+		fail_msg("%u of %u messages lost, %u duplicated (first: sender %u #%u)", lost,
+			 ns * nmsg, dup, first_bad / nmsg, first_bad % nmsg);
+	conf_finish(r);
+}
+
+/* Kill tests: the child is the peer that dies. */
+static void kid_kill_receiver(struct conf_run *r, unsigned idx)
+{
+	unsigned char *b = malloc(CONF_KILL_SIZE), *scratch = malloc(CONF_KILL_SIZE);
+	char why[300];
+	void *end;
+
+	if (!b || !scratch)
+		kid_fail(r, idx, "out of memory");
+	kid_attach(r, idx, 0, IPC_RECV, &end);
+	for (uint32_t seq = 0;; seq++) {
+		ssize_t n = ipc_recv(r->ops, end, b, CONF_KILL_SIZE);
+
+		if (msg_check(b, n, CONF_KILL_SIZE, 0, seq, 1, UINT32_MAX, scratch, NULL, why,
+			      sizeof(why)))
+			kid_fail(r, idx, "receiver before SIGKILL: %s", why);
+		atomic_fetch_add(&r->sh->received, 1);
+	}
+}
+
+static void kid_kill_sender(struct conf_run *r, unsigned idx)
+{
+	unsigned char b[CONF_KILL_SIZE];
+	void *end;
+
+	kid_attach(r, idx, 0, IPC_SEND, &end);
+	for (uint32_t seq = 0;; seq++) {
+		int rc;
+
+		msg_fill(b, sizeof(b), 0, seq);
+		rc = ipc_send(r->ops, end, b, sizeof(b));
+		if (rc < 0)
+			kid_fail(r, idx, "sender before SIGKILL: send #%u: %s", seq, rc_name(rc));
+	}
+}
+
+static void kill_peer(struct conf_run *r, unsigned i)
+{
+	int st;
+
+	kill(r->pid[i], SIGKILL);
+	while (waitpid(r->pid[i], &st, 0) < 0)
+		if (errno != EINTR)
+			fail_msg("waitpid: %s", strerror(errno));
+	r->pid[i] = 0;
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		fail_msg("the peer ended before the SIGKILL: %s", r->sh->kid_msg[i][0] ?
+			 r->sh->kid_msg[i] : "(no message)");
+}
+
+static void kill_prepare(struct conf_run *r)
+{
+	if (!wait_supported(r))
+		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+	conf_map(r, 0);
+	conf_bufs(r, CONF_KILL_SIZE);
+	conf_params(r, CONF_KILL_SIZE, 1, 1, r->c->wait, CONF_KILL_TIMEOUT_MS);
+	conf_create(r, 0);
+}
+
+/* Dead receiver: the sender keeps sending until send fails. */
+static void check_kill_recv(struct conf_run *r)
+{
+	bool killed = false;
+	unsigned after = 0;
+	double t_kill = 0;
+	int rc;
+
+	kill_prepare(r);
+	conf_fork(r, 0, kid_kill_receiver);
+	conf_attach(r, 0, IPC_SEND);
+	for (uint32_t seq = 0;; seq++) {
+		msg_fill(r->buf, CONF_KILL_SIZE, 0, seq);
+		rc = ipc_send(r->ops, r->end[0], r->buf, CONF_KILL_SIZE);
+		if (rc < 0)
+			break;
+		if (killed)
+			after++;
+		if (!killed && atomic_load(&r->sh->received) >= CONF_KILL_AFTER) {
+			kill_peer(r, 0);
+			killed = true;
+			t_kill = now_ms();
+		}
+	}
+	if (!killed)
+		fail_msg("send failed before the receiver was killed: %s (%s)", rc_name(rc),
+			 r->sh->kid_msg[0]);
+	if (rc != -EPIPE && rc != -ETIMEDOUT)
+		fail_msg("after the receiver's SIGKILL send returned %d (%s), want -EPIPE or -ETIMEDOUT",
+			 rc, rc_name(rc));
+	diag("%s: sender got %s %.1f ms after the receiver's SIGKILL (%u sends still accepted)",
+	     r->ops->name, rc == -EPIPE ? "-EPIPE" : "-ETIMEDOUT", now_ms() - t_kill, after);
+	conf_finish(r);
+}
+
+/* Dead sender: the receiver drains what was sent, then recv fails. */
+static void check_kill_send(struct conf_run *r)
+{
+	unsigned after = 0;
+	double t_kill;
+	char why[300];
+	ssize_t n;
+	uint32_t seq;
+
+	kill_prepare(r);
+	conf_fork(r, 0, kid_kill_sender);
+	conf_attach(r, 0, IPC_RECV);
+	for (seq = 0; seq < CONF_KILL_AFTER; seq++) {
+		n = ipc_recv(r->ops, r->end[0], r->buf, CONF_KILL_SIZE);
+		if (msg_check(r->buf, n, CONF_KILL_SIZE, 0, seq, 1, UINT32_MAX, r->want, NULL, why,
+			      sizeof(why)))
+			fail_msg("before the SIGKILL, message %u: %s (%s)", seq, why, r->sh->kid_msg[0]);
+	}
+	kill_peer(r, 0);
+	t_kill = now_ms();
+	for (;; seq++, after++) {
+		n = ipc_recv(r->ops, r->end[0], r->buf, CONF_KILL_SIZE);
+		if (n < 0)
+			break;
+		if (msg_check(r->buf, n, CONF_KILL_SIZE, 0, seq, 1, UINT32_MAX, r->want, NULL, why,
+			      sizeof(why)))
+			fail_msg("draining after the SIGKILL, message %u: %s", seq, why);
+	}
+	if (n != -EPIPE && n != -ETIMEDOUT)
+		fail_msg("after the sender's SIGKILL recv returned %zd (%s), want -EPIPE or -ETIMEDOUT",
+			 n, rc_name(n));
+	diag("%s: receiver got %s %.1f ms after the sender's SIGKILL (%u queued messages drained)",
+	     r->ops->name, n == -EPIPE ? "-EPIPE" : "-ETIMEDOUT", now_ms() - t_kill, after);
+	conf_finish(r);
+}
+
+/* Refused sends: size 0 and max_msg + 1; nothing sent. */
+static void kid_refuse(struct conf_run *r, unsigned idx)
+{
+	size_t max = r->params.max_msg, small = CONF_MANY_SIZE < max ? CONF_MANY_SIZE : max;
+	unsigned char *b = calloc(1, max + 1);
+	void *end;
+	int rc;
+
+	if (!b)
+		kid_fail(r, idx, "out of memory");
+	kid_attach(r, idx, 0, IPC_SEND, &end);
+	r->sh->rc[0] = ipc_send(r->ops, end, b, 0);
+	memset(b, 0xa5, max + 1);
+	r->sh->rc[1] = ipc_send(r->ops, end, b, max + 1);
+	msg_fill(b, small, 0, 0);
+	rc = ipc_send(r->ops, end, b, small);
+	if (rc < 0)
+		kid_fail(r, idx, "valid send of %zu bytes after the refused ones: %s", small, rc_name(rc));
+	msg_fill(b, max, 0, 1);
+	rc = ipc_send(r->ops, end, b, max);
+	if (rc < 0)
+		kid_fail(r, idx, "valid send of max_msg %zu bytes after the refused ones: %s", max,
+			 rc_name(rc));
+	r->ops->detach(end);
+	_exit(0);
+}
+
+static void check_refuse(struct conf_run *r)
+{
+	size_t max = r->caps.max_msg < CONF_MAX_TESTED ? r->caps.max_msg : CONF_MAX_TESTED;
+	size_t small = CONF_MANY_SIZE < max ? CONF_MANY_SIZE : max;
+	char why[300];
+	ssize_t n;
+
+	conf_map(r, 0);
+	conf_bufs(r, max + 1);
+	conf_params(r, max, 1, 1, IPC_WAIT_BLOCK, CONF_DATA_TIMEOUT_MS);
+	conf_create(r, 0);
+	conf_fork(r, 0, kid_refuse);
+	conf_attach(r, 0, IPC_RECV);
+	n = ipc_recv(r->ops, r->end[0], r->buf, r->buflen);
+	if (msg_check(r->buf, n, small, 0, 0, 1, 2, r->want, NULL, why, sizeof(why)))
+		fail_msg("first message after the refused sends: %s", why);
+	n = ipc_recv(r->ops, r->end[0], r->buf, r->buflen);
+	if (msg_check(r->buf, n, max, 0, 1, 1, 2, r->want, NULL, why, sizeof(why)))
+		fail_msg("second message (max_msg %zu bytes): %s", max, why);
+	conf_expect_eof(r, 0, "the two valid messages");
+	conf_reap_ok(r);
+	if (r->sh->rc[0] != -EINVAL)
+		fail_msg("send of 0 bytes returned %d (%s), want -EINVAL", r->sh->rc[0],
+			 rc_name(r->sh->rc[0]));
+	if (r->sh->rc[1] != -EMSGSIZE)
+		fail_msg("send of max_msg + 1 = %zu bytes returned %d (%s), want -EMSGSIZE", max + 1,
+			 r->sh->rc[1], rc_name(r->sh->rc[1]));
+	conf_finish(r);
+}
+
+/* One create() that must be refused: an error, a reason, nothing left. */
+static void refuse_create(struct conf_run *r, const char *what)
+{
+	char names[1024];
+	char err[IPC_ERRLEN] = "";
+	void *chan = NULL;
+	int rc = r->ops->create(&r->params, &chan, err);
+
+	if (rc == 0) {
+		r->ops->destroy(chan);
+		fail_msg("create(%s) succeeded; it cannot be honoured", what);
+	}
+	if (!err[0])
+		fail_msg("create(%s) returned %d (%s) with an empty err line", what, rc, rc_name(rc));
+	if (rc != -EINVAL && rc != -EMSGSIZE && rc != -ENOTSUP)
+		fail_msg("create(%s) returned %d (%s), want -EINVAL, -EMSGSIZE or -ENOTSUP (err: %s)",
+			 what, rc, rc_name(rc), err);
+	if (conf_leak_check(r->c->env, r->before, names, sizeof(names)))
+		fail_msg("refused create(%s) left %s", what, names);
+}
+
+static void check_create(struct conf_run *r)
+{
+	const struct ipc_caps *k = &r->caps;
+	char what[128];
+
+	if (k->max_msg < SIZE_MAX) {
+		snprintf(what, sizeof(what), "max_msg %zu = caps.max_msg + 1", k->max_msg + 1);
+		conf_params(r, k->max_msg + 1, 1, 1, IPC_WAIT_BLOCK, 0);
+		refuse_create(r, what);
+	}
+	conf_params(r, 0, 1, 1, IPC_WAIT_BLOCK, 0);
+	refuse_create(r, "max_msg 0");
+	if (k->max_shared_send == 0) {
+		conf_params(r, CONF_MANY_SIZE, CONF_MANY, 1, IPC_WAIT_BLOCK, 0);
+		refuse_create(r, "4 senders; caps.max_shared_send is 0");
+	} else if (k->max_shared_send < k->max_msg) {
+		snprintf(what, sizeof(what), "4 senders, max_msg %zu = caps.max_shared_send + 1",
+			 k->max_shared_send + 1);
+		conf_params(r, k->max_shared_send + 1, CONF_MANY, 1, IPC_WAIT_BLOCK, 0);
+		refuse_create(r, what);
+	}
+	if (k->max_shared_recv == 0) {
+		conf_params(r, CONF_MANY_SIZE, 1, CONF_MANY, IPC_WAIT_BLOCK, 0);
+		refuse_create(r, "4 receivers; caps.max_shared_recv is 0");
+	} else if (k->max_shared_recv < k->max_msg) {
+		snprintf(what, sizeof(what), "4 receivers, max_msg %zu = caps.max_shared_recv + 1",
+			 k->max_shared_recv + 1);
+		conf_params(r, k->max_shared_recv + 1, 1, CONF_MANY, IPC_WAIT_BLOCK, 0);
+		refuse_create(r, what);
+	}
+	for (unsigned w = 0; w <= IPC_WAIT_COUNT; w++) {
+		if (w < IPC_WAIT_COUNT && (k->waits & IPC_WAIT_BIT(w)))
+			continue;
+		snprintf(what, sizeof(what), "wait %u (%s), not in caps.waits", w,
+			 ipc_wait_name((enum ipc_wait)w));
+		conf_params(r, CONF_MANY_SIZE, 1, 1, (enum ipc_wait)w, 0);
+		refuse_create(r, what);
+	}
+	conf_finish(r);
+}
+
+/* Two channels with the same params at once: separate objects, 0600/0700,
+ * messages do not cross. */
+static void kid_two(struct conf_run *r, unsigned idx)
+{
+	unsigned char b[CONF_MANY_SIZE];
+	void *end[2];
+
+	kid_attach(r, idx, 0, IPC_SEND, &end[0]);
+	kid_attach(r, idx, 1, IPC_SEND, &end[1]);
+	for (uint32_t seq = 0; seq < CONF_TWO_MSGS; seq++)
+		for (uint32_t ch = 0; ch < 2; ch++) {
+			int rc;
+
+			msg_fill(b, sizeof(b), ch, seq);
+			rc = ipc_send(r->ops, end[ch], b, sizeof(b));
+			if (rc < 0)
+				kid_fail(r, idx, "channel %u send #%u: %s", ch, seq, rc_name(rc));
+		}
+	r->ops->detach(end[0]);
+	r->ops->detach(end[1]);
+	_exit(0);
+}
+
+/* Objects in now that were not in before must be private to their owner:
+ * mode 0600 (0700 for a directory).  0, or -1 with why filled. */
+static int check_modes(const struct leak_snap *before, const struct leak_snap *now,
+		       char *why, size_t wlen)
+{
+	for (unsigned i = 0; i < now->n; i++) {
+		bool old = false;
+		struct stat st;
+		unsigned want;
+
+		for (unsigned j = 0; j < before->n && !old; j++)
+			old = strcmp(now->names[i], before->names[j]) == 0;
+		if (old || stat(now->names[i], &st) < 0)
+			continue; /* not ours, or already unlinked after open: fine */
+		want = S_ISDIR(st.st_mode) ? 0700 : 0600;
+		if ((st.st_mode & 0777) != want) {
+			snprintf(why, wlen, "%s has mode %03o, want %03o", now->names[i],
+				 (unsigned)st.st_mode & 0777, want);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void check_two(struct conf_run *r)
+{
+	struct leak_snap *now = malloc(sizeof(*now));
+	char why[300];
+	int bad;
+
+	if (!now)
+		fail_msg("out of memory");
+	conf_map(r, 0);
+	conf_bufs(r, CONF_MANY_SIZE);
+	conf_params(r, CONF_MANY_SIZE, 1, 1, IPC_WAIT_BLOCK, CONF_DATA_TIMEOUT_MS);
+	conf_create(r, 0);
+	conf_create(r, 1);
+	conf_snapshot(r->c->env, now);
+	bad = check_modes(r->before, now, why, sizeof(why));
+	free(now);
+	if (bad)
+		fail_msg("%s", why);
+	conf_fork(r, 0, kid_two);
+	conf_attach(r, 0, IPC_RECV);
+	conf_attach(r, 1, IPC_RECV);
+	for (uint32_t seq = 0; seq < CONF_TWO_MSGS; seq++)
+		for (uint32_t ch = 0; ch < 2; ch++) {
+			ssize_t n = ipc_recv(r->ops, r->end[ch], r->buf, r->buflen);
+
+			if (msg_check(r->buf, n, CONF_MANY_SIZE, ch, seq, 2, CONF_TWO_MSGS, r->want,
+				      NULL, why, sizeof(why)))
+				fail_msg("channel %u, message %u: %s", ch, seq, why);
+		}
+	conf_expect_eof(r, 0, "channel 0's messages");
+	conf_expect_eof(r, 1, "channel 1's messages");
+	conf_finish(r);
+}
+
+static void conf_test(void **state)
+{
+	struct conf_run *r = *state;
+
+	if (r->c->kind == K_REGISTRY) {
+		check_registry(r);
+		return;
+	}
+	if (r->c->kind == K_CAPS) {
+		check_caps(r);
+		return;
+	}
+	conf_caps(r);
+	switch (r->c->kind) {
+	case K_SIZE:
+		check_size(r);
+		break;
+	case K_ORDER:
+		check_order(r);
+		break;
+	case K_MANY:
+		check_many(r);
+		break;
+	case K_KILL_RECV:
+		check_kill_recv(r);
+		break;
+	case K_KILL_SEND:
+		check_kill_send(r);
+		break;
+	case K_REFUSE:
+		check_refuse(r);
+		break;
+	case K_CREATE:
+		check_create(r);
+		break;
+	case K_TWO:
+		check_two(r);
+		break;
+	default:
+		fail_msg("unknown check %d", r->c->kind);
+	}
+}
+
+/* ---- the test list ------------------------------------------------------- */
+
+struct conf_list {
+	struct conf_case *cases;
+	size_t n, cap;
+};
+
+static void add_case(struct conf_list *l, const struct conf_case *proto, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add_case(struct conf_list *l, const struct conf_case *proto, const char *fmt, ...)
+{
+	struct conf_case *c;
+	va_list ap;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->cases = realloc(l->cases, l->cap * sizeof(*l->cases));
+		if (!l->cases)
+			abort();
+	}
+	c = &l->cases[l->n++];
+	*c = *proto;
+	va_start(ap, fmt);
+	if (vasprintf(&c->name, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+}
+
+static void add_mechanism(struct conf_list *l, const struct conf_env *env, const struct ipc_ops *op)
+{
+	static const struct { unsigned s, r; } many[] = { { 4, 4 }, { 4, 1 }, { 1, 4 } };
+	struct ipc_caps caps = { 0 };
+	char err[IPC_ERRLEN] = "";
+	struct conf_case p = { .env = env, .ops = op };
+	unsigned waits;
+	bool max_listed = false;
+
+	if (op->caps && op->caps(&caps, err) == 0) {
+		waits = caps.waits & (IPC_WAIT_BIT(IPC_WAIT_COUNT) - 1);
+	} else {
+		waits = IPC_WAIT_BIT(IPC_WAIT_BLOCK); /* the caps test says why */
+		caps.max_msg = 0;
+	}
+	p.kind = K_CAPS;
+	add_case(l, &p, "%s: table complete, caps sane", op->name);
+	for (size_t i = 0; i < sizeof(conf_sizes) / sizeof(conf_sizes[0]); i++)
+		max_listed |= conf_sizes[i] == caps.max_msg;
+	/* Block and spin always (a missing one is a skip that says so). */
+	waits |= IPC_WAIT_BIT(IPC_WAIT_BLOCK) | IPC_WAIT_BIT(IPC_WAIT_SPIN);
+	for (unsigned w = 0; w < IPC_WAIT_COUNT; w++) {
+		const char *wn = ipc_wait_name((enum ipc_wait)w);
+
+		if (!(waits & IPC_WAIT_BIT(w)))
+			continue;
+		p.wait = (enum ipc_wait)w;
+		p.kind = K_SIZE;
+		for (size_t i = 0; i < sizeof(conf_sizes) / sizeof(conf_sizes[0]); i++) {
+			p.size = conf_sizes[i];
+			add_case(l, &p, "%s: size %zu byte-exact, in order (%s)", op->name, p.size, wn);
+		}
+		if (!max_listed) {
+			p.size = 0;
+			add_case(l, &p, "%s: size caps.max_msg (%zu) byte-exact, in order (%s)",
+				 op->name, caps.max_msg, wn);
+		}
+		p.kind = K_ORDER;
+		add_case(l, &p, "%s: %d messages in order, none lost or duplicated (%s)", op->name,
+			 CONF_ORDER_MSGS, wn);
+		p.kind = K_MANY;
+		for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
+			p.senders = many[i].s;
+			p.receivers = many[i].r;
+			add_case(l, &p, "%s: %u sender%s x %u receiver%s, every message once (%s)",
+				 op->name, p.senders, p.senders > 1 ? "s" : "", p.receivers,
+				 p.receivers > 1 ? "s" : "", wn);
+		}
+		p.kind = K_KILL_RECV;
+		add_case(l, &p, "%s: receiver SIGKILLed mid-stream, send fails, nothing left (%s)",
+			 op->name, wn);
+		p.kind = K_KILL_SEND;
+		add_case(l, &p, "%s: sender SIGKILLed mid-stream, recv fails, nothing left (%s)",
+			 op->name, wn);
+	}
+	p.wait = IPC_WAIT_BLOCK;
+	p.kind = K_REFUSE;
+	add_case(l, &p, "%s: send of size 0 and max_msg+1 refused, nothing sent", op->name);
+	p.kind = K_CREATE;
+	add_case(l, &p, "%s: create refuses params it cannot honour, with a reason, leaving nothing",
+		 op->name);
+	p.kind = K_TWO;
+	add_case(l, &p, "%s: two channels with the same params do not collide", op->name);
+}
+
+int main(void)
+{
+	struct conf_env env;
+	struct conf_list l = { 0 };
+	struct conf_case reg = { .env = &env, .kind = K_REGISTRY };
+	struct CMUnitTest *tests;
+	const struct ipc_ops *op;
+	int rc;
+
+	conf_env_setup(&env);
+	diag("conformance: %s", env.note);
+	signal(SIGPIPE, SIG_IGN);
+	add_case(&l, &reg, "registry: names unique, ipc_find finds each, wait names round-trip");
+	ipc_for_each(op)
+		add_mechanism(&l, &env, op);
+	tests = calloc(l.n, sizeof(*tests));
+	if (!tests)
+		abort();
+	for (size_t i = 0; i < l.n; i++)
+		tests[i] = (struct CMUnitTest){ .name = l.cases[i].name, .test_func = conf_test,
+						.setup_func = conf_setup,
+						.teardown_func = conf_teardown,
+						.initial_state = &l.cases[i] };
+	rc = tap_run("conformance", tests, l.n);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.cases[i].name);
+	free(l.cases);
+	free(tests);
+	return rc;
+}

@@ -1,0 +1,322 @@
+/* t_scenario.c - every scenario x every mechanism x pool 1 and 2 runs a tiny
+ * case whose counts add up; fake mechanisms that reorder, drop or corrupt
+ * messages are caught. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+#include "sig.h"
+#include "testutil.h"
+
+#define TINY_ROUND 500       /* messages per round: enough to wrap small rings */
+#define TEST_TIMEOUT_MS 5000 /* channel timeout: a broken case fails, never hangs */
+#define ALARM_S 120
+
+struct tcase {
+	enum scenario_kind kind;
+	const struct ipc_ops *ops;
+	enum ipc_wait wait;
+	unsigned pool;
+	size_t size;
+};
+
+static struct topo *topo;
+static const struct placement compact = { .kind = PLACE_COMPACT };
+
+static struct case_round *round_buf(void)
+{
+	static struct case_round *r;
+
+	if (!r)
+		r = malloc(sizeof(*r));
+	assert_non_null(r);
+	return r;
+}
+
+/* Open, run two rounds, close: the counts must add up. */
+static void run_case(void **state)
+{
+	const struct tcase *t = *state;
+	struct case_spec spec = {
+		.kind = t->kind, .ops = t->ops, .wait = t->wait, .size = t->size,
+		.pool = t->pool, .placement = &compact, .topo = topo,
+		.verify = VERIFY_FULL, .timeout_ms = TEST_TIMEOUT_MS,
+	};
+	struct case_run *run = NULL;
+	struct case_round *r = round_buf();
+	struct leak_snap *before = malloc(sizeof(*before));
+	char why[SCENARIO_ERRLEN] = "", leaks[1024];
+	int rc;
+
+	assert_non_null(before);
+	leak_snapshot(before);
+	alarm(ALARM_S);
+	rc = case_open(&run, &spec, why);
+	if (rc == -ENOTSUP) {
+		free(before);
+		alarm(0);
+		tap_skip("%s", why);
+	}
+	if (rc < 0)
+		fail_msg("case_open: %s", why);
+	for (int round = 0; round < 2; round++) {
+		uint64_t n = TINY_ROUND + (uint64_t)round; /* odd and even counts */
+		uint64_t want = scenario_round_trip(t->kind) ? 2 * n : n;
+
+		rc = case_round(run, n, r, why);
+		if (rc < 0)
+			fail_msg("round %d: %s", round, why);
+		assert_int_equal(r->n, n);
+		assert_int_equal(r->delivered, want);
+		assert_int_equal(r->bytes, want * t->size);
+		/* One latency sample per round trip, or per message one way. */
+		assert_int_equal(r->lat.count, n);
+		assert_true(r->elapsed_ns > 0);
+		assert_true(hist_percentile(&r->lat, 50) <= r->lat.max);
+	}
+	assert_true(strstr(case_label(run), "cpus=") != NULL);
+	assert_int_equal(case_close(run, why), 0);
+	alarm(0);
+	assert_int_equal(zombie_children(), 0);
+	if (leak_check(before, leaks, sizeof(leaks)))
+		fail_msg("left behind: %s", leaks);
+	free(before);
+}
+
+/* ---- fake mechanisms over a real one ------------------------------------ */
+
+enum fault { FAULT_REORDER, FAULT_DROP, FAULT_CORRUPT };
+
+struct fake_end {
+	void *real;
+	unsigned char held[256];
+	size_t held_len;
+	uint64_t count;
+};
+
+static const struct ipc_ops *base_ops; /* the real mechanism under the fake */
+static enum fault fault_kind;
+
+static int fake_caps(struct ipc_caps *c, char *err)
+{
+	int rc = base_ops->caps(c, err);
+
+	c->max_msg = sizeof(((struct fake_end *)0)->held);
+	return rc;
+}
+
+static int fake_create(const struct ipc_params *p, void **chan, char *err)
+{
+	return base_ops->create(p, chan, err);
+}
+
+static int fake_attach(void *chan, enum ipc_role role, void **end, char *err)
+{
+	struct fake_end *e = calloc(1, sizeof(*e));
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	rc = base_ops->attach(chan, role, &e->real, err);
+	if (rc < 0) {
+		free(e);
+		return rc;
+	}
+	*end = e;
+	return 0;
+}
+
+static int fake_send(void *end, const void *buf, size_t len)
+{
+	struct fake_end *e = end;
+	unsigned char tmp[256];
+	int rc;
+
+	e->count++;
+	switch (fault_kind) {
+	case FAULT_REORDER: /* swap messages 2k and 2k+1 */
+		if (!e->held_len) {
+			memcpy(e->held, buf, len);
+			e->held_len = len;
+			return 0;
+		}
+		rc = base_ops->send(e->real, buf, len);
+		if (rc == 0)
+			rc = base_ops->send(e->real, e->held, e->held_len);
+		e->held_len = 0;
+		return rc;
+	case FAULT_DROP: /* lose message 100 */
+		if (e->count == 100)
+			return 0;
+		return base_ops->send(e->real, buf, len);
+	case FAULT_CORRUPT: /* flip one payload byte of message 50 */
+		memcpy(tmp, buf, len);
+		if (e->count == 50)
+			tmp[len - 1] ^= 0x40;
+		return base_ops->send(e->real, tmp, len);
+	}
+	return -EINVAL;
+}
+
+static ssize_t fake_recv(void *end, void *buf, size_t cap)
+{
+	return base_ops->recv(((struct fake_end *)end)->real, buf, cap);
+}
+
+static void fake_detach(void *end)
+{
+	base_ops->detach(((struct fake_end *)end)->real);
+	free(end);
+}
+
+static void fake_forget(void *chan)
+{
+	base_ops->forget(chan);
+}
+
+static void fake_destroy(void *chan)
+{
+	base_ops->destroy(chan);
+}
+
+static const struct ipc_ops fake_ops = {
+	.name = "fake",
+	.summary = "a real mechanism with a fault injected by the sender",
+	.caps = fake_caps, .create = fake_create, .attach = fake_attach,
+	.send = fake_send, .recv = fake_recv, .detach = fake_detach,
+	.forget = fake_forget, .destroy = fake_destroy,
+};
+
+static void caught(enum fault f, enum scenario_kind kind, const char *expect)
+{
+	struct case_spec spec = {
+		.kind = kind, .ops = &fake_ops, .wait = IPC_WAIT_BLOCK, .size = 64,
+		.pool = 1, .placement = &compact, .topo = topo,
+		.verify = VERIFY_SAMPLE, .timeout_ms = 2000,
+	};
+	struct case_run *run = NULL;
+	char why[SCENARIO_ERRLEN] = "";
+	int rc;
+
+	base_ops = ipc_find("pipe") ? ipc_find("pipe") : ipc_registry[0];
+	assert_non_null(base_ops);
+	fault_kind = f;
+	alarm(ALARM_S);
+	rc = case_open(&run, &spec, why);
+	if (rc < 0)
+		fail_msg("case_open: %s", why);
+	rc = case_round(run, TINY_ROUND, round_buf(), why);
+	assert_int_not_equal(rc, 0);
+	if (!strstr(why, expect))
+		fail_msg("reason '%s' does not say '%s'", why, expect);
+	case_close(run, NULL);
+	alarm(0);
+	assert_int_equal(zombie_children(), 0);
+}
+
+static void reorder_stream(void **state)
+{
+	(void)state;
+	caught(FAULT_REORDER, SC_STREAM, "reordered");
+}
+
+static void reorder_pingpong(void **state)
+{
+	(void)state;
+	/* pingpong sends one message and waits: the held message never
+	 * leaves, so the round trip times out instead of reordering. */
+	caught(FAULT_REORDER, SC_PINGPONG, "failed");
+}
+
+static void drop_stream(void **state)
+{
+	(void)state;
+	caught(FAULT_DROP, SC_STREAM, "lost");
+}
+
+static void corrupt_stream(void **state)
+{
+	(void)state;
+	caught(FAULT_CORRUPT, SC_STREAM, "corrupt");
+}
+
+static void bad_size(void **state)
+{
+	struct case_spec spec = {
+		.kind = SC_STREAM, .ops = ipc_registry[0], .wait = IPC_WAIT_BLOCK,
+		.size = SCENARIO_MIN_SIZE - 1, .pool = 1, .placement = &compact,
+		.topo = topo, .timeout_ms = 1000,
+	};
+	struct case_run *run = NULL;
+	char why[SCENARIO_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(case_open(&run, &spec, why), -ENOTSUP);
+	assert_null(run);
+	assert_true(strncmp(why, "skipped:", 8) == 0);
+	spec.size = 64;
+	spec.pool = 0;
+	spec.kind = SC_PAIRS;
+	assert_int_equal(case_open(&run, &spec, why), -EINVAL);
+}
+
+int main(void)
+{
+	static const enum scenario_kind kinds[] = { SC_PINGPONG, SC_STREAM, SC_PAIRS, SC_FANOUT, SC_FANIN };
+	static const size_t sizes[] = { 64, 4096 };
+	char terr[TOPO_ERRLEN];
+	struct CMUnitTest *tests;
+	struct tcase *tc;
+	const struct ipc_ops *op;
+	size_t n = 0, cap = 512;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (topo_open(&topo, terr) < 0) {
+		printf("1..0 # SKIP hwloc: %s\n", terr);
+		return 0;
+	}
+	tests = calloc(cap, sizeof(*tests));
+	tc = calloc(cap, sizeof(*tc));
+	if (!tests || !tc)
+		return 1;
+	ipc_for_each(op)
+		for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			for (unsigned pool = 1; pool <= 2; pool++)
+				for (unsigned z = 0; z < 2; z++) {
+					char *name;
+
+					if ((kinds[k] == SC_PINGPONG || kinds[k] == SC_STREAM) && pool > 1)
+						continue;
+					if (n + 8 >= cap)
+						break;
+					tc[n] = (struct tcase){ kinds[k], op, IPC_WAIT_BLOCK, pool, sizes[z] };
+					if (asprintf(&name, "scenario: %s/%s/block size %zu pool %u counts add up",
+						     scenario_name(kinds[k]), op->name, sizes[z], pool) < 0)
+						return 1;
+					tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case,
+									.initial_state = &tc[n] };
+					n++;
+				}
+	/* Spin waits: one pair per mechanism. */
+	ipc_for_each(op) {
+		char *name;
+
+		if (n + 8 >= cap)
+			break;
+		tc[n] = (struct tcase){ SC_PINGPONG, op, IPC_WAIT_SPIN, 1, 64 };
+		if (asprintf(&name, "scenario: pingpong/%s/spin size 64 counts add up", op->name) < 0)
+			return 1;
+		tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case, .initial_state = &tc[n] };
+		n++;
+	}
+	tests[n++] = (struct CMUnitTest){ .name = "scenario: a reordering mechanism is caught (stream)", .test_func = reorder_stream };
+	tests[n++] = (struct CMUnitTest){ .name = "scenario: a message held back fails pingpong", .test_func = reorder_pingpong };
+	tests[n++] = (struct CMUnitTest){ .name = "scenario: a lost message is caught (stream)", .test_func = drop_stream };
+	tests[n++] = (struct CMUnitTest){ .name = "scenario: a corrupted message is caught (stream)", .test_func = corrupt_stream };
+	tests[n++] = (struct CMUnitTest){ .name = "scenario: size below the header is skipped, pool 0 refused", .test_func = bad_size };
+	return tap_run("scenario", tests, n);
+}
