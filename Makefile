@@ -41,14 +41,24 @@ test: build
 	@scripts/test-env.sh
 	IPCLAB_BUILD=$(abspath $(BUILD)) $(PROVE) $(PROVE_FLAGS) --exec '' $(BUILD)/tests/* $(wildcard tests/*.t)
 
+# The default suite: results/HOST/STAMP/ with bench.json, topology.xml,
+# plots and reports; the folder's path is the last line printed.
+# BENCH_ARGS passes more flags to build/ipclab (e.g. --impl=pipe,shmring).
+bench: build
+	@dir="results/$$(uname -n)/$$(date -u +%Y%m%dT%H%M%SZ)"; \
+	$(BUILD)/ipclab --profile=$(PROFILE) --out="$$dir" $(BENCH_ARGS); rc=$$?; \
+	if [ ! -f "$$dir/bench.json" ]; then echo "make bench: no results written (ipclab exited $$rc)" >&2; exit 1; fi; \
+	scripts/report.py "$$dir" >&2 || exit $$?; \
+	echo "$$dir"; exit $$rc
+
 # Plots, report.md, report.tex (and report.pdf with pdflatex) for one run.
-report:
+report: deps
 	@test -n "$(RESULTS)" || { echo "usage: make report RESULTS=results/HOST/YYYYmmddTHHMMSSZ" >&2; exit 2; }
 	scripts/report.py "$(RESULTS)"
 
 # A is the baseline; tables on stdout and in OUT (default results/compare-STAMP/).
 COMPARE_MORE := C D E F G H
-compare:
+compare: deps
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=DIR B=DIR [C=DIR ...] [OUT=DIR]" >&2; exit 2; }
 	scripts/compare.py $(if $(OUT),--out "$(OUT)") "$(A)" "$(B)" $(foreach v,$(COMPARE_MORE),$(if $($(v)),"$($(v))"))
 

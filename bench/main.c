@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 	char *gargv[SUITE_MAX_ARGS];
 	int gargc, status = 0;
 	const char *reps, *min_time;
-	char reps_flag[64], min_flag[64], out_flag[4300];
+	char reps_flag[64], min_flag[64];
 
 	if (!sel) {
 		fprintf(stderr, "ipclab: out of memory\n");
@@ -348,21 +348,20 @@ int main(int argc, char **argv)
 		gargv[gargc++] = min_flag;
 	} else
 		min_time = "as given by --benchmark_min_time";
-	if (sel->out) {
-		if (prepare_out(sel->out, tmp, sizeof(tmp), err) < 0) {
-			fprintf(stderr, "ipclab: %s\n", err);
-			status = EXIT_USAGE;
-			goto out;
-		}
-		snprintf(out_flag, sizeof(out_flag), "--benchmark_out=%s", tmp);
-		gargv[gargc++] = out_flag;
-		gargv[gargc++] = (char *)"--benchmark_out_format=json";
-	}
 	gargv[gargc] = NULL;
 	if (gb_init(&gargc, gargv) < 0) {
 		/* Google Benchmark printed which flag it did not take. */
 		status = EXIT_USAGE;
 		goto out;
+	}
+	/* Every flag is valid: only now create the results folder. */
+	if (sel->out) {
+		if (prepare_out(sel->out, tmp, sizeof(tmp), err) < 0 ||
+		    gb_set_output(tmp, "json") < 0) {
+			fprintf(stderr, "ipclab: %s\n", err[0] ? err : "cannot set the results file");
+			status = EXIT_USAGE;
+			goto out;
+		}
 	}
 
 	add_context(sel, R.topo, argc, argv, reps, min_time);

@@ -339,7 +339,7 @@ static void mq_destroy(void *chan)
 	if (!c)
 		return;
 	mq_forget(c);
-	(void)0;
+	mq_unlink(c->name);
 	free(c);
 }
 

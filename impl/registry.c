@@ -19,7 +19,7 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_pipe_ops,
 	&ipc_fifo_ops,
 	&ipc_mqueue_ops,
-	/* &ipc_shmring_ops, */
+	&ipc_shmring_ops,
 	&ipc_unix_stream_ops,
 	&ipc_unix_dgram_ops,
 	&ipc_unix_seqpacket_ops,

@@ -768,7 +768,8 @@ static void test_parent_killed(void **state)
 {
 	struct shared *sh = shared_new();
 	pid_t drv, pids[2];
-	int st = 0;
+	int st = 0, wst[2] = { 0, 0 };
+	bool done[2];
 
 	(void)state;
 	begin();
@@ -782,17 +783,18 @@ static void test_parent_killed(void **state)
 	assert_true(wait_bounded(drv, &st, TEST_WAIT_MS));
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	for (unsigned i = 0; i < 2; i++) {
-		bool done = wait_bounded(pids[i], &st, TEST_WAIT_MS);
-
-		if (!done) {
+		done[i] = wait_bounded(pids[i], &wst[i], TEST_WAIT_MS);
+		if (!done[i]) { /* leave nothing behind, then fail */
 			kill(pids[i], SIGKILL);
 			waitpid(pids[i], NULL, 0);
 		}
-		assert_true(done);
-		assert_true(WIFSIGNALED(st));
-		assert_int_equal(WTERMSIG(st), SIGKILL);
 	}
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_true(done[i]);
+		assert_true(WIFSIGNALED(wst[i]));
+		assert_int_equal(WTERMSIG(wst[i]), SIGKILL);
+	}
 	end(NULL);
 	shared_free(sh);
 }
