@@ -73,14 +73,18 @@
  * exit (grace period, pool_stop). */
 #define POOL_REAP_POLL_NS 1000000ull
 
-/* Spin iterations (each a cpu_relax) before sleeping on a futex.  Roughly
- * 10-50 us on current x86: long enough to catch the next release or the last
- * worker of a short round without a syscall, short enough that an
- * oversubscribed pool does not burn its time slices spinning. */
-#define POOL_SPIN 4096u
+/* How long a waiter (worker on the generation, parent on the done counter)
+ * spins before it sleeps on the futex: long enough to catch the next release
+ * or the last worker of a short round without a syscall and a cross-CPU
+ * wake-up (tens of us on a VM), short enough that an idle pool soon stops
+ * burning CPU.  The spin yields every POOL_SYNC_SPIN pauses, so a waiter
+ * sharing its CPU with the process it waits for lets that one run. */
+#define POOL_SPIN_NS 50000ull
 
-/* pool_sync: spins between sched_yield() calls, so that on an
- * oversubscribed pool the waiters give their CPU to the late workers. */
+/* Pauses between sched_yield() calls in every spin (pool_sync and the
+ * waits above): about 3 us of pause on current x86, so a waiter that shares
+ * its CPU with a late process gives it the CPU soon, and a yield (a
+ * syscall) costs little when nothing else is runnable. */
 #define POOL_SYNC_SPIN 64u
 
 #define NS_PER_MS 1000000ull
@@ -158,6 +162,26 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Spin (yielding now and then) for up to POOL_SPIN_NS until
+ * (*word == val) == equal.  true when it happened. */
+static bool spin_until(atomic_uint *word, unsigned val, bool equal)
+{
+	uint64_t end = 0;
+
+	for (;;) {
+		for (unsigned i = 0; i < POOL_SYNC_SPIN; i++) {
+			if ((atomic_load(word) == val) == equal)
+				return true;
+			cpu_relax();
+		}
+		if (!end)
+			end = clk_now_ns() + POOL_SPIN_NS;
+		else if (clk_now_ns() >= end)
+			return false;
+		sched_yield();
+	}
+}
+
 static size_t round_up(size_t v, size_t a)
 {
 	return (v + a - 1) / a * a;
@@ -222,7 +246,9 @@ static void worker_done(struct pool *p, struct pool_wstate *ws, unsigned gen)
 	struct pool_ctl *c = p->ctl;
 
 	atomic_store(&ws->done_gen, gen);
-	if (atomic_fetch_add(&c->done, 1) + 1 == p->n &&
+	/* The last one wakes the parent; so does a failure, which ends the
+	 * round for everyone (peers may be blocked on the failed worker). */
+	if ((atomic_fetch_add(&c->done, 1) + 1 == p->n || ws->rc) &&
 	    atomic_load(&c->parent_sleeps))
 		futex_wake_all(&c->done);
 }
@@ -232,12 +258,8 @@ static unsigned worker_wait(struct pool_ctl *c, unsigned seen)
 {
 	unsigned g;
 
-	for (unsigned i = 0; i < POOL_SPIN; i++) {
-		g = atomic_load(&c->gen);
-		if (g != seen)
-			return g;
-		cpu_relax();
-	}
+	if (spin_until(&c->gen, seen, false))
+		return atomic_load(&c->gen);
 	/* Announce the sleep, then re-check: the parent bumps gen before it
 	 * reads gen_sleepers, so one of us sees the other (seq_cst). */
 	atomic_fetch_add(&c->gen_sleepers, 1);
@@ -474,11 +496,8 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 	uint64_t deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
 	unsigned d;
 
-	for (unsigned i = 0; i < POOL_SPIN; i++) {
-		if (atomic_load(&c->done) == p->n)
-			return 0;
-		cpu_relax();
-	}
+	if (spin_until(&c->done, p->n, true))
+		return 0;
 	for (;;) {
 		uint64_t now, left;
 		int sig;
@@ -492,6 +511,18 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			say(reason, "interrupted by %s", sig == SIGINT ? "SIGINT" :
 			    sig == SIGTERM ? "SIGTERM" : strsignal(sig));
 			return -EINTR;
+		}
+		/* A worker that failed its round: its peers may wait for it
+		 * forever, so the round ends now with its reason. */
+		for (unsigned i = 0; i < p->n && !starting; i++) {
+			char who[96];
+
+			if (atomic_load(&p->ws[i].done_gen) != p->gen || !p->ws[i].rc)
+				continue;
+			worker_name(p, i, who, sizeof(who));
+			say(reason, "%s: %s", who, p->ws[i].err);
+			kill_all(p);
+			return p->ws[i].rc;
 		}
 		for (unsigned i = 0; i < p->n; i++) {
 			if (!reap_nohang(p, i))

@@ -144,6 +144,13 @@ static int unix_create(const char *name, int type, const struct ipc_params *p,
 	ret = type == SOCK_STREAM ? unix_stream_caps(&caps, err) : unix_record_caps(&caps, err);
 	if (ret)
 		return ret;
+	if (type != SOCK_STREAM && p->max_msg > caps.max_msg) {
+		fdio_err(err, "%s: message size %zu over the largest record %zu "
+			 "(min of 2 x net.core.wmem_max - %u and %u: bigger records need "
+			 "high-order kernel allocations that fail under fragmentation)",
+			 name, p->max_msg, caps.max_msg, UNIX_SKB_RESERVE, UNIX_RECORD_CAP);
+		return -EMSGSIZE;
+	}
 	ret = fdio_check_params(name, &caps, p, err);
 	if (ret)
 		return ret;
