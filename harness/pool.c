@@ -707,9 +707,9 @@ int pool_round(struct pool *p, unsigned timeout_ms, char *reason)
 
 		if (!p->ws[i].rc)
 			continue;
-		p->broken = true;
 		worker_name(p, i, who, sizeof(who));
 		say(reason, "%s: %s", who, p->ws[i].err);
+		kill_all(p); /* as when the failure is seen mid-round */
 		return p->ws[i].rc;
 	}
 	return 0;
