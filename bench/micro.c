@@ -6,6 +6,9 @@
  *   micro/hist/none/none/size:0/pool:1   one hist_record()
  *   micro/harness/none/none/size:0/pool:1  the harness's cost per message:
  *                                        one timestamp + one hist_record()
+ *   micro/memcpy/none/none/size:N/pool:1  memcpy of N bytes between two
+ *                                        buffers (this machine's copy bandwidth:
+ *                                        the bar for shmring's large messages)
  *   micro/cacheline/spin/PLACEMENT/size:64/pool:1  the floor: two processes
  *                                        bounce one cache line through shared
  *                                        memory; a sample is one round trip,
@@ -25,9 +28,10 @@
 #include "sig.h"
 #include "suite.h"
 
-enum micro_kind { MK_IPC, MK_CLOCK, MK_HIST, MK_HARNESS, MK_CACHELINE };
+enum micro_kind { MK_IPC, MK_CLOCK, MK_HIST, MK_HARNESS, MK_CACHELINE, MK_MEMCPY };
 
 #define MICRO_DEFAULT_SIZE 64
+#define MEMCPY_DEFAULT_SIZE 65536 /* shmring's 64 KiB stream target */
 #define MICRO_WARMUP 1000
 #define CACHELINE 64
 #define FLOOR_TIMEOUT_MS 10000u
@@ -92,6 +96,16 @@ int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned
 	add(cases, max, &n, MK_CLOCK, "micro/clock/none/none/size:0/pool:1", NULL, IPC_WAIT_SPIN, 0, NULL);
 	add(cases, max, &n, MK_HIST, "micro/hist/none/none/size:0/pool:1", NULL, IPC_WAIT_SPIN, 0, NULL);
 	add(cases, max, &n, MK_HARNESS, "micro/harness/none/none/size:0/pool:1", NULL, IPC_WAIT_SPIN, 0, NULL);
+	{
+		unsigned nsz = sel->nsizes ? sel->nsizes : 1;
+
+		for (unsigned z = 0; z < nsz; z++) {
+			size_t size = sel->nsizes ? sel->sizes[z] : MEMCPY_DEFAULT_SIZE;
+
+			snprintf(name, sizeof(name), "micro/memcpy/none/none/size:%zu/pool:1", size);
+			add(cases, max, &n, MK_MEMCPY, name, NULL, IPC_WAIT_SPIN, size, NULL);
+		}
+	}
 	/* The floor, on the selection's --cpus if given, else compact. */
 	if (sel->have_cpus)
 		add(cases, max, &n, MK_CACHELINE, "micro/cacheline/spin/cpus/size:64/pool:1",
@@ -297,6 +311,40 @@ static void run_cacheline(struct gb_state *st, struct suite_case *c, const struc
 	munmap(sh, sizeof(*sh));
 }
 
+/* memcpy between two buffers, each copy timed like a message. */
+static void run_memcpy(struct gb_state *st, struct suite_case *c, struct hist *h)
+{
+	size_t size = c->spec.size;
+	unsigned char *a = aligned_alloc(CACHELINE, (size + CACHELINE - 1) / CACHELINE * CACHELINE);
+	unsigned char *b = aligned_alloc(CACHELINE, (size + CACHELINE - 1) / CACHELINE * CACHELINE);
+	uint64_t n = gb_max_iterations(st), t0, t1;
+
+	if (!a || !b) {
+		free(a);
+		free(b);
+		gb_skip_with_error(st, "failed: out of memory");
+		return;
+	}
+	memset(a, 0x5a, size);
+	memset(b, 0, size);
+	for (unsigned k = 0; k < MICRO_WARMUP / 10; k++)
+		memcpy(b, a, size);
+	t0 = clk_now_ns();
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t s0 = clk_now_ns();
+
+		a[k % size] = (unsigned char)k; /* a new message each time */
+		memcpy(b, a, size);
+		__asm__ volatile("" : : "r"(b) : "memory"); /* keep the copy */
+		hist_record(h, clk_now_ns() - s0);
+	}
+	t1 = clk_now_ns();
+	finish(st, n, t0, t1);
+	suite_report(st, h, n, n, n * size, (double)(t1 - t0) / 1e9, false);
+	free(a);
+	free(b);
+}
+
 void micro_run(struct gb_state *st, struct suite_case *c)
 {
 	struct hist *h = malloc(sizeof(*h));
@@ -348,6 +396,9 @@ void micro_run(struct gb_state *st, struct suite_case *c)
 	}
 	case MK_CACHELINE:
 		run_cacheline(st, c, c->spec.topo);
+		break;
+	case MK_MEMCPY:
+		run_memcpy(st, c, h);
 		break;
 	}
 	(void)sink;
