@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,93 @@ int fdio_spin_wait(struct fdio_spin *s, unsigned timeout_ms)
 	return fdio_now_ns() >= s->deadline_ns ? -ETIMEDOUT : 0;
 }
 
+void fdio_alive_reset(struct fdio_alive *a)
+{
+	a->r[0] = a->r[1] = a->w[0] = a->w[1] = -1;
+}
+
+int fdio_alive_open(struct fdio_alive *a)
+{
+	int p[2];
+
+	for (int r = IPC_SEND; r <= IPC_RECV; r++) {
+		if (pipe2(p, O_CLOEXEC))
+			return -errno;
+		a->r[r] = p[0];
+		a->w[r] = p[1];
+	}
+	return 0;
+}
+
+int fdio_alive_attach(struct fdio_alive *a, enum ipc_role role, int child,
+		      int *alive_w, int *peer_r)
+{
+	int other = role == IPC_SEND ? IPC_RECV : IPC_SEND;
+
+	*alive_w = -1;
+	*peer_r = -1;
+	if (a->r[other] >= 0) {
+		*peer_r = fcntl(a->r[other], F_DUPFD_CLOEXEC, 0);
+		if (*peer_r < 0)
+			return -errno;
+	}
+	*alive_w = a->w[role];
+	a->w[role] = -1;
+	if (child && a->w[other] >= 0) {
+		close(a->w[other]);
+		a->w[other] = -1;
+	}
+	return 0;
+}
+
+void fdio_alive_close(struct fdio_alive *a)
+{
+	for (int r = IPC_SEND; r <= IPC_RECV; r++) {
+		if (a->r[r] >= 0)
+			close(a->r[r]);
+		if (a->w[r] >= 0)
+			close(a->w[r]);
+	}
+	fdio_alive_reset(a);
+}
+
+int fdio_peer_gone(int peer_r)
+{
+	struct pollfd pf = { .fd = peer_r, .events = POLLIN };
+
+	if (peer_r < 0)
+		return 0;
+	return poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP);
+}
+
+unsigned fdio_alive_slice(unsigned timeout_ms)
+{
+	return timeout_ms && timeout_ms < FDIO_ALIVE_SLICE_MS ? timeout_ms : FDIO_ALIVE_SLICE_MS;
+}
+
+int fdio_wait_step(struct fdio_wait *w, int spin, unsigned timeout_ms,
+		   unsigned slice_ms, int peer_r)
+{
+	uint64_t now;
+
+	w->n++;
+	if ((!spin || w->n % FDIO_SPIN_CHECK == 0) && fdio_peer_gone(peer_r))
+		return 1;
+	if (spin)
+		return fdio_spin_wait(&w->sp, timeout_ms);
+	if (!timeout_ms)
+		return 0;
+	/* One slice is already slept when we first get here. */
+	now = fdio_now_ns();
+	if (!w->sp.deadline_ns) {
+		if (timeout_ms <= slice_ms)
+			return -ETIMEDOUT;
+		w->sp.deadline_ns = now + (uint64_t)(timeout_ms - slice_ms) * 1000000u;
+		return 0;
+	}
+	return now >= w->sp.deadline_ns ? -ETIMEDOUT : 0;
+}
+
 int fdio_check_params(const char *name, const struct ipc_caps *caps,
 		      const struct ipc_params *p, char *err)
 {
@@ -127,6 +215,7 @@ int fdio_chan_new(const struct ipc_params *p, int sock, struct fdio_chan **out)
 	c->wait = p->wait;
 	c->timeout_ms = p->timeout_ms;
 	c->max_msg = p->max_msg;
+	fdio_alive_reset(&c->alive);
 	*out = c;
 	return 0;
 }
@@ -152,10 +241,12 @@ int fdio_chan_apply_wait(struct fdio_chan *c, const char *name, char *err)
 			return ret;
 		}
 	}
-	if (c->sock && c->wait == IPC_WAIT_BLOCK && c->timeout_ms) {
-		ret = set_timeo(c->fd[IPC_SEND], SO_SNDTIMEO, c->timeout_ms);
+	if (c->sock && c->wait == IPC_WAIT_BLOCK && (c->timeout_ms || c->use_alive)) {
+		unsigned ms = c->use_alive ? fdio_alive_slice(c->timeout_ms) : c->timeout_ms;
+
+		ret = set_timeo(c->fd[IPC_SEND], SO_SNDTIMEO, ms);
 		if (!ret)
-			ret = set_timeo(c->fd[IPC_RECV], SO_RCVTIMEO, c->timeout_ms);
+			ret = set_timeo(c->fd[IPC_RECV], SO_RCVTIMEO, ms);
 		if (ret) {
 			fdio_err(err, "%s: setsockopt(SO_SNDTIMEO/SO_RCVTIMEO): %s", name,
 				 strerror(-ret));
@@ -185,6 +276,19 @@ int fdio_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, "attach: out of memory");
 		return -ENOMEM;
 	}
+	if (c->use_alive) {
+		int ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator,
+					    &e->alive_w, &e->peer_r);
+		if (ret) {
+			fdio_err(err, "attach: dup: %s", strerror(-ret));
+			free(e);
+			return ret;
+		}
+	} else {
+		e->alive_w = -1;
+		e->peer_r = -1;
+	}
+	e->slice_ms = c->use_alive ? fdio_alive_slice(c->timeout_ms) : c->timeout_ms;
 	e->fd = c->fd[role];
 	e->sock = c->sock;
 	e->spin = c->wait == IPC_WAIT_SPIN;
@@ -207,6 +311,10 @@ void fdio_detach(void *end)
 		return;
 	if (e->fd >= 0)
 		close(e->fd);
+	if (e->alive_w >= 0)
+		close(e->alive_w);
+	if (e->peer_r >= 0)
+		close(e->peer_r);
 	free(e);
 }
 
@@ -221,6 +329,7 @@ void fdio_forget(void *chan)
 			close(c->fd[r]);
 		c->fd[r] = -1;
 	}
+	fdio_alive_close(&c->alive);
 }
 
 void fdio_destroy(void *chan)
@@ -414,16 +523,16 @@ ssize_t fdio_stream_recv(void *end, void *buf, size_t cap)
 int fdio_dgram_send(void *end, const void *buf, size_t len)
 {
 	struct fdio_end *e = end;
-	struct fdio_spin sp = { 0 };
+	struct fdio_wait w = { 0 };
+	int last = 0, ret;
 	ssize_t n;
-	int ret;
 
 	if (len == 0)
 		return -EINVAL;
 	if (len > e->max_msg)
 		return -EMSGSIZE;
 	for (;;) {
-		n = send(e->fd, buf, len, MSG_NOSIGNAL);
+		n = send(e->fd, buf, len, MSG_NOSIGNAL | (last ? MSG_DONTWAIT : 0));
 		if (n == (ssize_t)len)
 			return 0;
 		if (n >= 0)
@@ -432,24 +541,25 @@ int fdio_dgram_send(void *end, const void *buf, size_t len)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return peer_errno(errno);
-		if (!e->spin)
-			return -ETIMEDOUT;
-		ret = fdio_spin_wait(&sp, e->timeout_ms);
-		if (ret)
+		if (last)
+			return -EPIPE;
+		ret = fdio_wait_step(&w, e->spin, e->timeout_ms, e->slice_ms, e->peer_r);
+		if (ret < 0)
 			return ret;
+		last = ret;
 	}
 }
 
 ssize_t fdio_dgram_recv(void *end, void *buf, size_t cap)
 {
 	struct fdio_end *e = end;
-	struct fdio_spin sp = { 0 };
+	struct fdio_wait w = { 0 };
+	int last = 0, ret;
 	ssize_t n;
-	int ret;
 
 	for (;;) {
 		/* MSG_TRUNC: the record's real length; a longer one is gone. */
-		n = recv(e->fd, buf, cap, MSG_TRUNC);
+		n = recv(e->fd, buf, cap, MSG_TRUNC | (last ? MSG_DONTWAIT : 0));
 		if (n > 0)
 			return (size_t)n > cap ? -EMSGSIZE : n;
 		if (n == 0)
@@ -458,10 +568,11 @@ ssize_t fdio_dgram_recv(void *end, void *buf, size_t cap)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return errno == ECONNRESET ? -EPIPE : -errno;
-		if (!e->spin)
-			return -ETIMEDOUT;
-		ret = fdio_spin_wait(&sp, e->timeout_ms);
-		if (ret)
+		if (last)
+			return -EPIPE;
+		ret = fdio_wait_step(&w, e->spin, e->timeout_ms, e->slice_ms, e->peer_r);
+		if (ret < 0)
 			return ret;
+		last = ret;
 	}
 }

@@ -29,6 +29,15 @@
  *                   business.
  *   IPC_WAIT_SPIN   O_NONBLOCK descriptors and a busy loop on EAGAIN; the
  *                   deadline is read only every FDIO_SPIN_CHECK tries.
+ *
+ * Liveness (struct fdio_alive): a message queue or a datagram socketpair
+ * cannot tell that every process of the other role is gone.  Such a channel
+ * also owns two pipes nobody writes to: each process attached as role R
+ * holds the write end of pipe R, so the read end of pipe R shows POLLHUP
+ * once no process of role R is left.  Only a waiting side looks (a blocking
+ * wait sleeps in slices of at most FDIO_ALIVE_SLICE_MS, a spinning one looks
+ * every FDIO_SPIN_CHECK tries), so the hot path pays nothing, and -EPIPE
+ * comes after one last non-waiting try found nothing queued.
  */
 #ifndef IPCLAB_FDIO_H
 #define IPCLAB_FDIO_H
@@ -63,6 +72,16 @@ struct fdio_hdr {
  * (~0.2-1 us), so the deadline is checked every ~50-250 us. */
 #define FDIO_SPIN_CHECK 256u
 
+/* Longest a blocking wait sleeps before it looks whether its peers are
+ * still there: short enough that a dead peer is seen at once to a person,
+ * long enough that an idle waiter costs nothing measurable. */
+#define FDIO_ALIVE_SLICE_MS 100u
+
+struct fdio_alive {
+	int r[2]; /* [role]: POLLHUP once no process of that role holds w[role] */
+	int w[2];
+};
+
 struct fdio_chan {
 	int fd[2];          /* [IPC_SEND], [IPC_RECV]; -1 once moved/closed */
 	pid_t creator;      /* process that ran create */
@@ -72,6 +91,8 @@ struct fdio_chan {
 	size_t max_msg;
 	char path[IPC_PATH_MAX]; /* fifo file to unlink, "" if none */
 	char dir[IPC_PATH_MAX];  /* private directory to remove, "" if none */
+	int use_alive;      /* record sockets: liveness pipes in alive */
+	struct fdio_alive alive;
 };
 
 struct fdio_end {
@@ -81,6 +102,9 @@ struct fdio_end {
 	int broken;         /* a frame was cut short: stream out of sync */
 	unsigned timeout_ms;
 	size_t max_msg;
+	int alive_w;        /* this end's membership of its role, -1: none */
+	int peer_r;         /* the other role's liveness, -1: not tracked */
+	unsigned slice_ms;  /* block: what one EAGAIN means was slept */
 };
 
 /* Deadline bookkeeping of one busy-poll wait; zero it before the loop. */
@@ -88,6 +112,37 @@ struct fdio_spin {
 	unsigned tries;
 	uint64_t deadline_ns; /* 0: not started */
 };
+
+/* State of one wait with liveness; zero it before the loop. */
+struct fdio_wait {
+	struct fdio_spin sp;
+	unsigned n;
+};
+
+/* All four descriptors -1. */
+void fdio_alive_reset(struct fdio_alive *a);
+/* Make both pipes (O_CLOEXEC).  0 or -errno. */
+int fdio_alive_open(struct fdio_alive *a);
+/*
+ * For an end of role: *alive_w takes w[role] from a (moved), *peer_r gets a
+ * dup of r[other].  In a process other than the creator (child), also
+ * close w[other], which only the other role may hold.  0 or -errno.
+ */
+int fdio_alive_attach(struct fdio_alive *a, enum ipc_role role, int child,
+		      int *alive_w, int *peer_r);
+void fdio_alive_close(struct fdio_alive *a);
+/* 1 if no process of the role behind peer_r is left, else 0. */
+int fdio_peer_gone(int peer_r);
+/*
+ * After an EAGAIN/ETIMEDOUT of a send or receive with liveness: 0 to wait
+ * again, 1 when the peers are gone (try once more without waiting, then
+ * -EPIPE), -ETIMEDOUT when timeout_ms passed.  Block mode: each call is one
+ * slice of slice_ms slept in the kernel.
+ */
+int fdio_wait_step(struct fdio_wait *w, int spin, unsigned timeout_ms,
+		   unsigned slice_ms, int peer_r);
+/* The slice a blocking wait with liveness sleeps for. */
+unsigned fdio_alive_slice(unsigned timeout_ms);
 
 /* One line into err (IPC_ERRLEN bytes; err may be NULL). */
 void fdio_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

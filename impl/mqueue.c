@@ -15,9 +15,12 @@
  * it stays until destroy.  mqd_t is a descriptor on Linux and survives
  * fork: children use the inherited one (attach dup()s it so each end owns
  * its own).  Spin: the queue is opened O_NONBLOCK and EAGAIN is polled.
- * Block: mq_send/mq_receive, or mq_timedsend/mq_timedreceive when
- * timeout_ms is set, which is also the only way a dead peer shows: a queue
- * has no notion of its users.
+ * Block: mq_timedsend/mq_timedreceive in slices of FDIO_ALIVE_SLICE_MS (or
+ * timeout_ms when shorter; the same syscall as mq_send/mq_receive, plus
+ * one vDSO clock read).  A queue has no notion of its users, so the channel
+ * carries fdio's liveness pipes (fdio.h): a waiting receiver says -EPIPE
+ * once no sender is left and nothing is queued, a sender waiting on a full
+ * queue says -EPIPE once no receiver is left.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +44,8 @@
 
 struct mq_chan {
 	mqd_t mqd;          /* -1 once forgotten */
+	pid_t creator;
+	struct fdio_alive alive;
 	enum ipc_wait wait;
 	unsigned timeout_ms;
 	size_t max_msg;     /* the queue's mq_msgsize */
@@ -53,6 +58,7 @@ struct mq_end {
 	unsigned timeout_ms;
 	size_t max_msg;
 	char *bounce;       /* max_msg bytes, for recv with cap < max_msg */
+	int alive_w, peer_r; /* liveness (fdio.h) */
 };
 
 struct mq_limits {
@@ -155,6 +161,13 @@ static int mq_create(const struct ipc_params *p, void **chan, char *err)
 	c->wait = p->wait;
 	c->timeout_ms = p->timeout_ms;
 	c->max_msg = p->max_msg;
+	c->creator = getpid();
+	fdio_alive_reset(&c->alive);
+	ret = fdio_alive_open(&c->alive);
+	if (ret) {
+		fdio_err(err, "mqueue: pipe: %s", strerror(-ret));
+		goto err;
+	}
 	ret = ipc_unique_name(c->name, sizeof(c->name), "mq");
 	if (ret) {
 		fdio_err(err, "mqueue: queue name: %s", strerror(-ret));
@@ -178,6 +191,7 @@ static int mq_create(const struct ipc_params *p, void **chan, char *err)
 	*chan = c;
 	return 0;
 err:
+	fdio_alive_close(&c->alive);
 	free(c);
 	return ret;
 }
@@ -204,6 +218,8 @@ static int mq_attach(void *chan, enum ipc_role role, void **end, char *err)
 	e->spin = c->wait == IPC_WAIT_SPIN;
 	e->timeout_ms = c->timeout_ms;
 	e->max_msg = c->max_msg;
+	e->alive_w = -1;
+	e->peer_r = -1;
 	e->mqd = fcntl(c->mqd, F_DUPFD_CLOEXEC, 0);
 	if (e->mqd < 0) {
 		ret = -errno;
@@ -218,23 +234,29 @@ static int mq_attach(void *chan, enum ipc_role role, void **end, char *err)
 			goto err;
 		}
 	}
+	ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator, &e->alive_w, &e->peer_r);
+	if (ret) {
+		fdio_err(err, "mqueue: dup: %s", strerror(-ret));
+		goto err;
+	}
 	*end = e;
 	return 0;
 err:
 	if (e->mqd >= 0)
 		close(e->mqd);
+	free(e->bounce);
 	free(e);
 	return ret;
 }
 
-/* Absolute CLOCK_REALTIME deadline timeout_ms from now (mq_timed*). */
-static struct timespec mq_deadline(unsigned timeout_ms)
+/* Absolute CLOCK_REALTIME deadline ms from now (mq_timed*). */
+static struct timespec mq_deadline(unsigned ms)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
@@ -242,66 +264,78 @@ static struct timespec mq_deadline(unsigned timeout_ms)
 	return ts;
 }
 
+/* A deadline already past: one try that does not wait. */
+static const struct timespec mq_now_or_never = { 0, 0 };
+
 static int mq_send_one(void *end, const void *buf, size_t len)
 {
 	struct mq_end *e = end;
-	struct fdio_spin sp = { 0 };
+	struct fdio_wait w = { 0 };
+	unsigned slice = fdio_alive_slice(e->timeout_ms);
 	struct timespec ts;
-	int ret, r;
+	int ret, r, last = 0;
 
 	if (len == 0)
 		return -EINVAL;
 	if (len > e->max_msg)
 		return -EMSGSIZE;
-	if (!e->spin && e->timeout_ms)
-		ts = mq_deadline(e->timeout_ms);
 	for (;;) {
-		if (!e->spin && e->timeout_ms)
-			r = mq_timedsend(e->mqd, buf, len, 0, &ts);
-		else
+		if (last)
+			r = mq_timedsend(e->mqd, buf, len, 0, &mq_now_or_never);
+		else if (e->spin)
 			r = mq_send(e->mqd, buf, len, 0);
+		else
+			r = (ts = mq_deadline(slice), mq_timedsend(e->mqd, buf, len, 0, &ts));
 		if (r == 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN || !e->spin)
+		if (errno != EAGAIN && errno != ETIMEDOUT)
 			return -errno;
-		ret = fdio_spin_wait(&sp, e->timeout_ms);
-		if (ret)
+		if (last)
+			return -EPIPE;
+		ret = fdio_wait_step(&w, e->spin, e->timeout_ms, slice, e->peer_r);
+		if (ret < 0)
 			return ret;
+		last = ret;
 	}
 }
 
 static ssize_t mq_recv_one(void *end, void *buf, size_t cap)
 {
 	struct mq_end *e = end;
-	struct fdio_spin sp = { 0 };
+	struct fdio_wait w = { 0 };
+	unsigned slice = fdio_alive_slice(e->timeout_ms);
 	struct timespec ts;
 	/* mq_receive wants room for mq_msgsize: bounce when cap is smaller. */
 	char *dst = cap >= e->max_msg ? buf : e->bounce;
 	ssize_t n;
-	int ret;
+	int ret, last = 0;
 
 	if (!dst)
 		return -EBADF; /* a send end */
-	if (!e->spin && e->timeout_ms)
-		ts = mq_deadline(e->timeout_ms);
 	for (;;) {
-		if (!e->spin && e->timeout_ms)
-			n = mq_timedreceive(e->mqd, dst, e->max_msg, NULL, &ts);
-		else
+		if (last)
+			n = mq_timedreceive(e->mqd, dst, e->max_msg, NULL, &mq_now_or_never);
+		else if (e->spin)
 			n = mq_receive(e->mqd, dst, e->max_msg, NULL);
+		else
+			n = (ts = mq_deadline(slice),
+			     mq_timedreceive(e->mqd, dst, e->max_msg, NULL, &ts));
 		if (n > 0)
 			break;
 		if (n == 0)
 			return -EPROTO; /* we never send an empty message */
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN || !e->spin)
+		if (errno != EAGAIN && errno != ETIMEDOUT)
 			return -errno;
-		ret = fdio_spin_wait(&sp, e->timeout_ms);
-		if (ret)
+		if (last)
+			return -EPIPE;
+		ret = fdio_wait_step(&w, e->spin, e->timeout_ms, slice, e->peer_r);
+		if (ret < 0)
 			return ret;
+		last = ret;
 	}
 	if (dst != buf) {
 		if ((size_t)n > cap)
@@ -318,6 +352,10 @@ static void mq_detach(void *end)
 	if (!e)
 		return;
 	close(e->mqd);
+	if (e->alive_w >= 0)
+		close(e->alive_w);
+	if (e->peer_r >= 0)
+		close(e->peer_r);
 	free(e->bounce);
 	free(e);
 }
@@ -326,10 +364,13 @@ static void mq_forget(void *chan)
 {
 	struct mq_chan *c = chan;
 
-	if (c && c->mqd != (mqd_t)-1) {
+	if (!c)
+		return;
+	if (c->mqd != (mqd_t)-1) {
 		mq_close(c->mqd);
 		c->mqd = (mqd_t)-1;
 	}
+	fdio_alive_close(&c->alive);
 }
 
 static void mq_destroy(void *chan)

@@ -19,9 +19,10 @@
  * depth of records and refuses a size the buffer cannot take.
  *
  * Peer death: stream and seqpacket see EOF / EPIPE.  A dgram receiver is
- * not told that every sender is gone (the kernel keeps no connection state
- * for it): it sees -ETIMEDOUT after timeout_ms; a dgram sender whose
- * receiver is gone gets ECONNREFUSED, reported as -EPIPE.
+ * not told by the kernel that every sender is gone, so unix-dgram channels
+ * carry fdio's liveness pipes (fdio.h) and a waiting receiver says -EPIPE
+ * once no sender is left and nothing is queued; a dgram sender whose
+ * receivers are gone gets ECONNREFUSED, reported as -EPIPE.
  */
 #include <errno.h>
 #include <string.h>
@@ -166,6 +167,14 @@ static int unix_create(const char *name, int type, const struct ipc_params *p,
 	}
 	c->fd[IPC_SEND] = sv[0];
 	c->fd[IPC_RECV] = sv[1];
+	if (type == SOCK_DGRAM) {
+		c->use_alive = 1;
+		ret = fdio_alive_open(&c->alive);
+		if (ret) {
+			fdio_err(err, "%s: pipe: %s", name, strerror(-ret));
+			goto err;
+		}
+	}
 	if (type != SOCK_STREAM) {
 		ret = size_record_bufs(name, sv, p, err);
 		if (ret)

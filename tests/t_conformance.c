@@ -5,12 +5,24 @@
  *
  * main() builds the cmocka test array at run time, one entry per
  * mechanism x check x wait strategy, and runs it as ONE TAP group.  A check
- * the mechanism's caps rule out is a skip with a "#" line saying why.
+ * the mechanism's caps rule out is a skip whose TAP line says why.
+ *
+ * Every channel is used by forked children only: the parent creates it,
+ * forks, forget()s it and destroys it at the end.  (In the creating process
+ * fdio's attach keeps the other end open for in-process use, and shmring's
+ * forget unmaps; so a parent that used one end could not portably close the
+ * other, and a receiver would never see the sender leave.)
+ *
+ * Data tests end with an end marker (see kid_sender), not with end-of-stream;
+ * the eof test checks -EPIPE after a clean sender exit on its own, so a
+ * mechanism without it fails one test per wait, not all of them.
  *
  * Every test runs under alarm(CONF_ALARM_S): a hang fails that test (the
  * handler fails it through cmocka) and the teardown kills and reaps every
  * child and destroys every channel the test created.  Children never use
- * cmocka: they _exit(0) or write one line into shared memory and _exit(1).
+ * cmocka: they _exit(0), or write one line into shared memory and _exit(1).
+ * Every test ends by checking that nothing is left (conformance_util.h: in
+ * a private namespace when root) and that no child is a zombie.
  */
 #include <errno.h>
 #include <signal.h>
@@ -50,13 +62,16 @@
 /* Messages that must pass before the SIGKILL, so it lands mid-stream. */
 #define CONF_KILL_AFTER 10
 #define CONF_KILL_SIZE 64
-/* params.timeout_ms in the kill tests (the brief's example value). */
-#define CONF_KILL_TIMEOUT_MS 2000
+/* params.timeout_ms in the kill and eof tests: long enough for any wake-up
+ * here, short so a mechanism that only times out costs little. */
+#define CONF_KILL_TIMEOUT_MS 1000
 /* params.timeout_ms elsewhere: a stalled channel fails with -ETIMEDOUT,
  * with a message, before the alarm fires. */
 #define CONF_DATA_TIMEOUT_MS 5000
 /* Per test in the parent: a hang becomes a failure, not a stuck prove. */
 #define CONF_ALARM_S 20
+/* Hangs after which a mechanism's remaining tests fail at once: keeps a
+ * broken mechanism from costing CONF_ALARM_S per test. */
 #define CONF_HANGS_MAX 2
 /* How often the parent looks at the kill tests' progress. */
 #define CONF_POLL_NS 1000000
@@ -64,9 +79,10 @@
 #define CONF_CHILD_ALARM_S 90
 /* Messages per channel in the two-channel test. */
 #define CONF_TWO_MSGS 200
+/* 4 senders + 4 receivers. */
 #define CONF_MAX_KIDS (2 * CONF_MANY)
+/* One line of why a child failed. */
 #define CONF_KID_MSG 200
-#define CONF_NAME_SUMMARY 160
 
 static const size_t conf_sizes[] = { 16, 17, 64, 4095, 4096, 4097, 65536 };
 
@@ -83,6 +99,7 @@ enum conf_kind {
 	K_CAPS,
 	K_SIZE,
 	K_ORDER,
+	K_EOF,
 	K_MANY,
 	K_KILL_RECV,
 	K_KILL_SEND,
@@ -112,6 +129,7 @@ struct conf_case {
 struct conf_shared {
 	atomic_uint received;            /* kill tests: messages the receiver took */
 	atomic_int kill_sent;            /* kill tests: set before the SIGKILL */
+	atomic_uint senders_done;        /* senders through their messages */
 	int rc[4];                       /* what a child's calls returned */
 	unsigned after;                  /* kill tests: calls that worked after it */
 	double t_fail_ms;                /* kill tests: when the survivor failed */
@@ -135,6 +153,7 @@ struct conf_run {
 	/* For the children (copied by fork). */
 	size_t msg_size;
 	unsigned msg_count;
+	bool eof;                /* receiver then waits for -EPIPE */
 	struct ipc_params params;
 	char err[IPC_ERRLEN];
 };
@@ -302,24 +321,37 @@ static void kid_attach(struct conf_run *r, unsigned idx, unsigned ch, enum ipc_r
 			 rc_name(rc), err);
 }
 
-/* Sends r->msg_count messages of r->msg_size bytes as sender idx. */
+/*
+ * Sends r->msg_count messages of r->msg_size bytes as sender idx.  The last
+ * sender to finish then sends one end marker per receiver: a message with
+ * seq msg_count + k.  In a FIFO channel they come after every data message,
+ * so a receiver that takes one knows it has all its share (the suite does
+ * not rely on end-of-stream detection; the eof test checks that alone).
+ */
 static void kid_sender(struct conf_run *r, unsigned idx)
 {
 	unsigned char *b = malloc(r->msg_size);
+	uint32_t n = r->msg_count;
 	void *end;
+	int rc;
 
 	if (!b)
 		kid_fail(r, idx, "out of memory");
 	kid_attach(r, idx, 0, IPC_SEND, &end);
-	for (uint32_t seq = 0; seq < r->msg_count; seq++) {
-		int rc;
-
+	for (uint32_t seq = 0; seq < n; seq++) {
 		msg_fill(b, r->msg_size, idx, seq);
 		rc = ipc_send(r->ops, end, b, r->msg_size);
 		if (rc < 0)
 			kid_fail(r, idx, "sender %u: send #%u of %zu bytes: %s", idx, seq,
 				 r->msg_size, rc_name(rc));
 	}
+	if (atomic_fetch_add(&r->sh->senders_done, 1) + 1 == r->params.senders)
+		for (uint32_t k = 0; k < r->params.receivers; k++) {
+			msg_fill(b, r->msg_size, idx, n + k);
+			rc = ipc_send(r->ops, end, b, r->msg_size);
+			if (rc < 0)
+				kid_fail(r, idx, "sender %u: end marker %u: %s", idx, k, rc_name(rc));
+		}
 	r->ops->detach(end);
 	_exit(0);
 }
@@ -336,7 +368,8 @@ static void kid_expect_eof(struct conf_run *r, unsigned idx, void *end, unsigned
 }
 
 /* Receives r->msg_count messages of r->msg_size bytes from sender 0, in
- * order, byte-exact, then -EPIPE: nothing lost, duplicated or extra. */
+ * order, byte-exact, then the end marker: nothing lost, duplicated or
+ * extra.  With r->eof, then -EPIPE, as the sender has left. */
 static void kid_receiver(struct conf_run *r, unsigned idx)
 {
 	unsigned char *b = malloc(r->msg_size), *scratch = malloc(r->msg_size);
@@ -346,14 +379,17 @@ static void kid_receiver(struct conf_run *r, unsigned idx)
 	if (!b || !scratch)
 		kid_fail(r, idx, "out of memory");
 	kid_attach(r, idx, 0, IPC_RECV, &end);
-	for (uint32_t seq = 0; seq < r->msg_count; seq++) {
+	for (uint32_t seq = 0; seq <= r->msg_count; seq++) {
 		ssize_t n = ipc_recv(r->ops, end, b, r->msg_size);
 
-		if (msg_check(b, n, r->msg_size, 0, seq, 1, r->msg_count, scratch, NULL, why,
+		if (msg_check(b, n, r->msg_size, 0, seq, 1, r->msg_count + 1, scratch, NULL, why,
 			      sizeof(why)))
-			kid_fail(r, idx, "receiver, message %u of %zu bytes: %s", seq, r->msg_size, why);
+			kid_fail(r, idx, "receiver, %s %u of %zu bytes: %s",
+				 seq < r->msg_count ? "message" : "end marker after message", seq,
+				 r->msg_size, why);
 	}
-	kid_expect_eof(r, idx, end, b, r->msg_size, "the last message");
+	if (r->eof)
+		kid_expect_eof(r, idx, end, b, r->msg_size, "the last message");
 	r->ops->detach(end);
 	_exit(0);
 }
@@ -563,9 +599,9 @@ static void conf_finish(struct conf_run *r)
 		fail_msg("%u zombie child(ren) left", n);
 }
 
-static void conf_skip(const struct conf_run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void conf_skip(const struct conf_run *r, const char *fmt, ...)
+/* A check the caps rule out: skipped, the reason in the TAP line. */
+static void conf_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void conf_skip(const char *fmt, ...)
 {
 	char why[300];
 	va_list ap;
@@ -573,8 +609,7 @@ static void conf_skip(const struct conf_run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	diag("%s: skipped: %s", r->c->name, why);
-	skip();
+	tap_skip("%s", why);
 }
 
 static bool wait_supported(const struct conf_run *r)
@@ -602,6 +637,8 @@ static void check_registry(struct conf_run *r)
 
 	(void)r;
 	ipc_for_each(op) {
+		unsigned same = 0;
+
 		n++;
 		if (!name_ok(op->name))
 			fail_msg("registry entry %u: name \"%s\" is not [a-z0-9-]+", n,
@@ -609,8 +646,9 @@ static void check_registry(struct conf_run *r)
 		if (ipc_find(op->name) != op)
 			fail_msg("ipc_find(\"%s\") does not return its table", op->name);
 		ipc_for_each(other)
-			if (other != op && strcmp(other->name, op->name) == 0)
-				fail_msg("two tables are named \"%s\"", op->name);
+			same += strcmp(other->name, op->name) == 0;
+		if (same != 1)
+			fail_msg("%u registry entries are named \"%s\"", same, op->name);
 	}
 	if (n == 0)
 		diag("registry: no mechanism registered yet");
@@ -682,11 +720,11 @@ static void check_size(struct conf_run *r)
 	size_t size = case_size(r);
 
 	if (!wait_supported(r))
-		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+		conf_skip("wait %s not in caps.waits", ipc_wait_name(r->c->wait));
 	if (size > r->caps.max_msg)
-		conf_skip(r, "size %zu is over caps.max_msg %zu", size, r->caps.max_msg);
+		conf_skip("size %zu is over caps.max_msg %zu", size, r->caps.max_msg);
 	if (size > CONF_MAX_TESTED)
-		conf_skip(r, "caps.max_msg %zu is over the %zu bytes this suite sends", size,
+		conf_skip("caps.max_msg %zu is over the %zu bytes this suite sends", size,
 			  CONF_MAX_TESTED);
 	conf_map(r, 0);
 	conf_params(r, size, 1, 1, r->c->wait, CONF_DATA_TIMEOUT_MS);
@@ -699,13 +737,31 @@ static void check_size(struct conf_run *r)
 	conf_finish(r);
 }
 
+/* A sender that detached and exited: once its messages are taken, recv
+ * says -EPIPE (ipc.h: no sender left and nothing queued). */
+static void check_eof(struct conf_run *r)
+{
+	if (!wait_supported(r))
+		conf_skip("wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+	conf_map(r, 0);
+	conf_params(r, CONF_MANY_SIZE, 1, 1, r->c->wait, CONF_KILL_TIMEOUT_MS);
+	conf_create(r, 0);
+	r->msg_size = CONF_MANY_SIZE;
+	r->msg_count = CONF_KILL_AFTER;
+	r->eof = true;
+	conf_fork(r, 0, kid_sender);
+	conf_fork(r, 1, kid_receiver);
+	conf_forget(r);
+	conf_finish(r);
+}
+
 /* 100 000 small messages: none lost, none duplicated, in order. */
 static void check_order(struct conf_run *r)
 {
 	double t0;
 
 	if (!wait_supported(r))
-		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+		conf_skip("wait %s not in caps.waits", ipc_wait_name(r->c->wait));
 	conf_map(r, 0);
 	conf_params(r, CONF_ORDER_SIZE, 1, 1, r->c->wait, CONF_DATA_TIMEOUT_MS);
 	conf_create(r, 0);
@@ -740,9 +796,8 @@ static void kid_many_receiver(struct conf_run *r, unsigned idx)
 		ssize_t n = ipc_recv(r->ops, end, b, r->msg_size);
 		struct conf_hdr h;
 
-		if (n == -EPIPE)
-			break;
-		if (msg_check(b, n, r->msg_size, -1, -1, ns, nmsg, scratch, &h, why, sizeof(why)))
+		if (msg_check(b, n, r->msg_size, -1, -1, ns, nmsg + r->params.receivers, scratch, &h,
+			      why, sizeof(why)))
 			kid_fail(r, idx, "receiver %u: %s", idx - ns, why);
 		/* A FIFO channel: each receiver sees each sender's messages in
 		 * increasing order, whatever the others take. */
@@ -750,6 +805,8 @@ static void kid_many_receiver(struct conf_run *r, unsigned idx)
 			kid_fail(r, idx, "receiver %u: sender %u's #%u after #%ld", idx - ns,
 				 h.src, h.seq, last[h.src]);
 		last[h.src] = h.seq;
+		if (h.seq >= nmsg)
+			break; /* an end marker: every data message is taken */
 		atomic_fetch_add(&r->sh->seen[(size_t)h.src * nmsg + h.seq], 1);
 	}
 	r->ops->detach(end);
@@ -770,12 +827,12 @@ static void check_many(struct conf_run *r)
 	bool any_bad = false;
 
 	if (!wait_supported(r))
-		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+		conf_skip("wait %s not in caps.waits", ipc_wait_name(r->c->wait));
 	if (ns > 1 && r->caps.max_shared_send < CONF_MANY_SIZE)
-		conf_skip(r, "caps.max_shared_send is %zu: %s", r->caps.max_shared_send,
+		conf_skip("caps.max_shared_send is %zu: %s", r->caps.max_shared_send,
 			  r->caps.max_shared_send ? "below the 64-byte messages" : "one sender only");
 	if (nr > 1 && r->caps.max_shared_recv < CONF_MANY_SIZE)
-		conf_skip(r, "caps.max_shared_recv is %zu: %s", r->caps.max_shared_recv,
+		conf_skip("caps.max_shared_recv is %zu: %s", r->caps.max_shared_recv,
 			  r->caps.max_shared_recv ? "below the 64-byte messages" : "one receiver only");
 	conf_map(r, (size_t)ns * nmsg);
 	conf_params(r, CONF_MANY_SIZE, ns, nr, r->c->wait, CONF_DATA_TIMEOUT_MS);
@@ -882,7 +939,7 @@ static void check_kill(struct conf_run *r, unsigned victim)
 	int st;
 
 	if (!wait_supported(r))
-		conf_skip(r, "wait %s not in caps.waits", ipc_wait_name(r->c->wait));
+		conf_skip("wait %s not in caps.waits", ipc_wait_name(r->c->wait));
 	conf_map(r, 0);
 	conf_params(r, CONF_KILL_SIZE, 1, 1, r->c->wait, CONF_KILL_TIMEOUT_MS);
 	conf_create(r, 0);
@@ -952,7 +1009,6 @@ static void kid_refuse_receiver(struct conf_run *r, unsigned idx)
 	n = ipc_recv(r->ops, end, b, max + 1);
 	if (msg_check(b, n, max, 0, 1, 1, 2, scratch, NULL, why, sizeof(why)))
 		kid_fail(r, idx, "second message (max_msg %zu bytes): %s", max, why);
-	kid_expect_eof(r, idx, end, b, max + 1, "the two valid messages");
 	r->ops->detach(end);
 	_exit(0);
 }
@@ -1103,8 +1159,6 @@ static void kid_two_receiver(struct conf_run *r, unsigned idx)
 				      sizeof(why)))
 				kid_fail(r, idx, "channel %u, message %u: %s", ch, seq, why);
 		}
-	kid_expect_eof(r, idx, end[0], b, sizeof(b), "channel 0's messages");
-	kid_expect_eof(r, idx, end[1], b, sizeof(b), "channel 1's messages");
 	r->ops->detach(end[0]);
 	r->ops->detach(end[1]);
 	_exit(0);
@@ -1155,6 +1209,9 @@ static void conf_test(void **state)
 		break;
 	case K_ORDER:
 		check_order(r);
+		break;
+	case K_EOF:
+		check_eof(r);
 		break;
 	case K_MANY:
 		check_many(r);
@@ -1249,6 +1306,9 @@ static void add_mechanism(struct conf_list *l, const struct conf_env *env, const
 		p.kind = K_ORDER;
 		add_case(l, &p, "%s: %d messages in order, none lost or duplicated (%s)", op->name,
 			 CONF_ORDER_MSGS, wn);
+		p.kind = K_EOF;
+		add_case(l, &p, "%s: recv says -EPIPE after the sender detached and exited (%s)",
+			 op->name, wn);
 		p.kind = K_MANY;
 		for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
 			p.senders = many[i].s;
