@@ -24,8 +24,6 @@
 #define POOL_FACTOR 3
 /* Bound for the CPU lists built here (pools in tests are small). */
 #define MAXP 64
-/* Comment line that carries a skip's reason to the TAP filter. */
-#define SKIP_REASON "# SKIP reason: "
 
 static const char *const class_names[] = {
 	"same-pu", "same-core", "shared-L2", "shared-L3",
@@ -51,14 +49,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Report a skip with the reason the library gave.  cmocka's skip() carries
- * no text, so the reason goes out as a marked comment just before; the TAP
- * filter in main() moves it into the test line's SKIP directive. */
+/* Skip with the reason the library gave (it must give one). */
 static void skip_because(const char *reason)
 {
 	assert_true(reason[0] != '\0');
-	print_message(SKIP_REASON "%s\n", reason);
-	skip();
+	tap_skip("%s", reason);
 }
 
 static bool in_affinity(int cpu)
@@ -820,76 +815,6 @@ static void test_synthetic(void **state)
 	topo_close(t);
 }
 
-/*
- * cmocka 1.1.5 prints a skipped test as "not ok N # SKIP NAME", which prove
- * counts as a failure (TAP wants "ok N # SKIP reason").  Run the group in a
- * child with stdout through a pipe and rewrite those lines, putting the
- * reason from the SKIP_REASON comment into the directive.  Every other line
- * passes through unchanged; the exit status is the child's.
- */
-static int run_tap_filtered(const struct CMUnitTest *tests, size_t n)
-{
-	char line[1024], reason[sizeof(line)] = "";
-	int fd[2], status;
-	FILE *in;
-	pid_t pid;
-
-	if (pipe(fd) != 0)
-		return tap_run("topo", tests, n);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return tap_run("topo", tests, n);
-	if (pid == 0) {
-		int rc;
-
-		close(fd[0]);
-		if (dup2(fd[1], STDOUT_FILENO) < 0)
-			_exit(1);
-		close(fd[1]);
-		alarm(TEST_ALARM_S);
-		rc = tap_run("topo", tests, n);
-		fflush(stdout);
-		exit(rc == 0 ? 0 : 1); /* exit(): let the sanitizers report */
-	}
-	close(fd[1]);
-	in = fdopen(fd[0], "r");
-	if (!in) {
-		close(fd[0]);
-		waitpid(pid, &status, 0);
-		return 1;
-	}
-	while (fgets(line, sizeof(line), in)) {
-		unsigned num;
-		int off = 0;
-
-		if (strncmp(line, SKIP_REASON, strlen(SKIP_REASON)) == 0) {
-			snprintf(reason, sizeof(reason), "%s", line + strlen(SKIP_REASON));
-			reason[strcspn(reason, "\n")] = '\0';
-			continue;
-		}
-		if (sscanf(line, "not ok %u # SKIP %n", &num, &off) == 1 && off > 0) {
-			char *name = line + off;
-
-			name[strcspn(name, "\n")] = '\0';
-			printf("ok %u - %s # SKIP %s\n", num, name,
-			       reason[0] ? reason : "no reason given");
-			reason[0] = '\0';
-		} else {
-			fputs(line, stdout);
-		}
-		fflush(stdout);
-	}
-	fclose(in);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFSIGNALED(status)) {
-		printf("# topo tests killed by signal %d\n", WTERMSIG(status));
-		return 1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,5 +843,5 @@ int main(void)
 	/* The filter waits at most this long for its child, which has its
 	 * own alarm of TEST_ALARM_S. */
 	alarm(TEST_ALARM_S + 5);
-	return run_tap_filtered(tests, sizeof(tests) / sizeof(tests[0]));
+	return tap_run("topo", tests, sizeof(tests) / sizeof(tests[0]));
 }
