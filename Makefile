@@ -13,7 +13,7 @@ SHELL := /bin/bash
 GENERATOR ?= Ninja
 PROFILE ?= quick
 PROVE ?= prove
-PROVE_FLAGS ?= --timer
+PROVE_FLAGS ?= --timer --failures
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build-asan

@@ -269,8 +269,8 @@ int main(void)
 	static const enum scenario_kind kinds[] = { SC_PINGPONG, SC_STREAM, SC_PAIRS, SC_FANOUT, SC_FANIN };
 	static const size_t sizes[] = { 64, 4096 };
 	char terr[TOPO_ERRLEN];
-	struct CMUnitTest *tests;
-	struct tcase *tc;
+	static struct CMUnitTest *tests; /* static: reachable until exit */
+	static struct tcase *tc;
 	const struct ipc_ops *op;
 	size_t n = 0, cap = 512;
 
