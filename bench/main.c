@@ -160,9 +160,23 @@ static int mkdirs(const char *path, char *err)
 	return 0;
 }
 
+/* Room bench.json needs, estimated generously from what Google Benchmark
+ * 1.7 writes: the context (~4 KiB here) and ~1 KiB per run of a case; each
+ * case has one run per repetition plus 4 aggregates when repeated. */
+#define BENCH_JSON_CONTEXT_BYTES (16u << 10)
+#define BENCH_JSON_RUN_BYTES 2048u
+#define BENCH_JSON_AGGREGATES 4u
+
+static off_t results_room(unsigned cases, int reps)
+{
+	unsigned runs = reps > 1 ? (unsigned)reps + BENCH_JSON_AGGREGATES : 1u;
+
+	return (off_t)BENCH_JSON_CONTEXT_BYTES + (off_t)cases * runs * BENCH_JSON_RUN_BYTES;
+}
+
 /* Make the folder, refuse to overwrite a finished run, and prove we can
- * write there, all before measuring. */
-static int prepare_out(const char *dir, char *tmp, size_t tmplen, char *err)
+ * write there and have room for the results, all before measuring. */
+static int prepare_out(const char *dir, off_t room, char *tmp, size_t tmplen, char *err)
 {
 	char path[4200];
 	struct stat sb;
@@ -180,6 +194,25 @@ static int prepare_out(const char *dir, char *tmp, size_t tmplen, char *err)
 	if (fd < 0) {
 		snprintf(err, SUITE_ERRLEN, "cannot write in '%.300s': %s", dir, strerror(errno));
 		return -errno;
+	}
+	/* A full filesystem is found now, not after an hour of measuring.
+	 * The blocks go back at once: Google Benchmark truncates the file. */
+	rc = posix_fallocate(fd, 0, room);
+	if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+		snprintf(err, SUITE_ERRLEN, "no room in '%.300s' for the results (about %lld bytes): %s",
+			 dir, (long long)room, strerror(rc));
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		return -rc;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		rc = errno;
+		snprintf(err, SUITE_ERRLEN, "cannot write in '%.300s': %s", dir, strerror(rc));
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		return -rc;
 	}
 	close(fd);
 	return 0;
@@ -278,7 +311,6 @@ static void add_context(const struct selection *sel, const struct topo *topo, in
 		snprintf(buf, sizeof(buf), "%.1f", ci.read_cost_ns);
 		gb_add_context("ipclab_clock_read_ns", buf);
 		add_ctx_u("ipclab_clock_resolution_ns", (unsigned long)ci.resolution_ns);
-		gb_add_context("ipclab_clocksource", ci.source);
 	}
 	topo_summary(topo, &ts);
 	gb_add_context("ipclab_cpu_model", ts.cpu_model);
@@ -307,6 +339,13 @@ int main(int argc, char **argv)
 
 	if (!sel) {
 		fprintf(stderr, "ipclab: out of memory\n");
+		return 1;
+	}
+	/* First of all: a SIGINT/SIGTERM during setup must not kill us before
+	 * we can remove what we made (the results folder's temporary file). */
+	if (sig_install() < 0) {
+		fprintf(stderr, "ipclab: cannot install signal handlers: %s\n", strerror(errno));
+		free(sel);
 		return 1;
 	}
 	if (topo_open(&R.topo, terr) < 0) {
@@ -356,7 +395,7 @@ int main(int argc, char **argv)
 	}
 	/* Every flag is valid: only now create the results folder. */
 	if (sel->out) {
-		if (prepare_out(sel->out, tmp, sizeof(tmp), err) < 0 ||
+		if (prepare_out(sel->out, results_room(R.suite.n, gb_repetitions()), tmp, sizeof(tmp), err) < 0 ||
 		    gb_set_output(tmp, "json") < 0) {
 			fprintf(stderr, "ipclab: %s\n", err[0] ? err : "cannot set the results file");
 			status = EXIT_USAGE;
@@ -385,11 +424,8 @@ int main(int argc, char **argv)
 		gb_use_manual_time(b);
 		gb_unit_ns(b);
 	}
-	if (sig_install() < 0) {
-		fprintf(stderr, "ipclab: cannot install signal handlers: %s\n", strerror(errno));
-		status = 1;
+	if (sig_pending()) /* interrupted before measuring: no bench.json */
 		goto out;
-	}
 	R.t_start = clk_now_ns();
 	gb_run();
 	close_open(&R);
@@ -408,6 +444,8 @@ int main(int argc, char **argv)
 out:
 	if (tmp[0])
 		unlink(tmp);
+	if (sig_pending())
+		status = sig_exit_status();
 	gb_shutdown();
 	free(R.res);
 	suite_free(&R.suite);

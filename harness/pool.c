@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -494,6 +495,8 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 {
 	struct pool_ctl *c = p->ctl;
 	uint64_t deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+	uint64_t seen = 0;
+	bool track = !starting && p->cfg.progress;
 	unsigned d;
 
 	if (spin_until(&c->done, p->n, true))
@@ -534,13 +537,27 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			return p->ws[i].rc && starting ? p->ws[i].rc : -ECHILD;
 		}
 		now = clk_now_ns();
+		if (track) {
+			uint64_t sum = 0;
+
+			for (unsigned i = 0; i < p->n; i++)
+				sum += p->cfg.progress(pool_slot(p, i));
+			if (sum != seen) { /* alive and moving: not a hang */
+				seen = sum;
+				deadline = now + (uint64_t)timeout_ms * NS_PER_MS;
+			}
+		}
 		if (now >= deadline) {
 			char late[POOL_ERRLEN];
 
 			late_list(p, starting, late, sizeof(late));
 			kill_all(p);
-			say(reason, "watchdog: %s did not finish in %u ms; %s",
-			    starting ? "start" : "round", timeout_ms, late);
+			if (track)
+				say(reason, "watchdog: round made no progress for %u ms; %s",
+				    timeout_ms, late);
+			else
+				say(reason, "watchdog: %s did not finish in %u ms; %s",
+				    starting ? "start" : "round", timeout_ms, late);
 			return -ETIMEDOUT;
 		}
 		left = deadline - now;
@@ -651,9 +668,17 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 		if (pid == 0)
 			worker_main(p, i);
 		if (pid < 0) {
+			struct rlimit rl;
+
 			rc = -errno;
-			say(reason, "pool: fork worker %u of %u: %s", i, n,
-			    strerror(errno));
+			if (rc == -EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
+			    rl.rlim_cur != RLIM_INFINITY)
+				say(reason, "pool: fork worker %u of %u: %s: over RLIMIT_NPROC = %llu "
+				    "processes for this user (raise it with: ulimit -u)", i, n,
+				    strerror(-rc), (unsigned long long)rl.rlim_cur);
+			else
+				say(reason, "pool: fork worker %u of %u: %s", i, n,
+				    strerror(-rc));
 			kill_all(p);
 			pool_free(p);
 			return rc;

@@ -54,6 +54,12 @@ struct pool_cfg {
 	void (*teardown)(struct pool_worker *w);
 	void *arg;
 	unsigned start_timeout_ms;  /* watchdog for fork + setup; 0: 10 s */
+	/* Optional: a worker's progress, read by the parent from its slot
+	 * while a round runs (e.g. messages handled so far; the worker stores
+	 * it with a relaxed atomic).  With it, a round's timeout_ms is a stall
+	 * limit: the watchdog fires only when no worker made progress for that
+	 * long, so a slow but live round (oversubscribed spinning) finishes. */
+	uint64_t (*progress)(const void *slot);
 };
 
 struct pool;
@@ -66,7 +72,8 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason);
 void *pool_cmd(struct pool *p);
 
 /* Release every worker at once and wait until all finish the round.
- * 0; -ETIMEDOUT (watchdog after timeout_ms, pool killed); -ECHILD (a worker
+ * 0; -ETIMEDOUT (watchdog after timeout_ms, or timeout_ms without progress
+ * when cfg->progress is set; pool killed); -ECHILD (a worker
  * died, pool killed); -EINTR (sig_pending(), pool killed); or the first
  * worker's -errno from cfg->round (reason carries its w->err). */
 int pool_round(struct pool *p, unsigned timeout_ms, char *reason);

@@ -65,9 +65,20 @@
  * on the reference machine: spinning longer than a sleep would cost is
  * never worth it (the 2-competitive rule). */
 #define SHMRING_HYBRID_SPIN_NS 20000ull
-/* In-order release (MPMC): spin this long, then sched_yield() between
- * checks: the peer we wait for is probably preempted. */
+/* In-order release (MPMC): spin this long, then sleep briefly between
+ * checks: the peer we wait for is probably preempted.  A sleep, not
+ * sched_yield(): under CFS a yield from a spinning task rarely hands the CPU
+ * to the preempted one, and with more processes than CPUs a convoy of
+ * waiters then advances one scheduler tick at a time (seen: a 4-consumer
+ * fanout on 2 CPUs slowed from ~1 us to ms per message).  The sleep takes
+ * the waiter off the run queue so the holder runs. */
 #define SHMRING_ORDER_SPIN_NS 50000ull
+#define SHMRING_ORDER_SLEEP_NS 20000l
+/* Spin wait: after this long without progress the other side is not
+ * running (more processes than CPUs, or preempted), so further spinning
+ * only delays it: nap SHMRING_ORDER_SLEEP_NS between polls.  Far above any
+ * hand-off between running processes (~0.1-1 us), so spin stays spin. */
+#define SHMRING_SPIN_NAP_AFTER_NS 200000ull
 
 #define NS_PER_MS 1000000ull
 
@@ -220,6 +231,11 @@ static int wait_once(const struct shmring_end *e, struct shmring_wait *w,
 		now = now_ns();
 		if (e->wait == IPC_WAIT_HYBRID && now - w->start_ns >= SHMRING_HYBRID_SPIN_NS)
 			w->sleeping = true;
+		else if (now - w->start_ns >= SHMRING_SPIN_NAP_AFTER_NS) {
+			struct timespec nap = { 0, SHMRING_ORDER_SLEEP_NS };
+
+			nanosleep(&nap, NULL);
+		}
 		return wait_check(e, w, now);
 	}
 
@@ -295,8 +311,11 @@ static int wait_turn(const struct shmring_end *e, _Atomic uint64_t *tail, uint64
 		if (!w.started)
 			wait_start(&w);
 		now = now_ns();
-		if (now - w.start_ns >= SHMRING_ORDER_SPIN_NS)
-			sched_yield();
+		if (now - w.start_ns >= SHMRING_ORDER_SPIN_NS) {
+			struct timespec nap = { 0, SHMRING_ORDER_SLEEP_NS };
+
+			nanosleep(&nap, NULL);
+		}
 		if (e->timeout_ms && now - w.start_ns >= e->timeout_ms * NS_PER_MS)
 			return -ETIMEDOUT;
 		if (now >= w.next_check_ns) {
