@@ -800,6 +800,62 @@ static void test_parent_killed(void **state)
 	shared_free(sh);
 }
 
+/* ---- progress: the round watchdog as a stall limit ---------------------- */
+
+#define PROGRESS_STEPS 12
+#define PROGRESS_STEP_MS 50   /* the round takes 600 ms ... */
+#define PROGRESS_LIMIT_MS 200 /* ... three times the stall limit */
+
+static uint64_t slot_progress(const void *slot)
+{
+	return __atomic_load_n((const uint64_t *)slot, __ATOMIC_RELAXED);
+}
+
+/* cmd: 0 = tick every step; 1 = tick once, then stall */
+static int slow_round(struct pool_worker *w)
+{
+	unsigned stall = *(const unsigned *)w->cmd;
+
+	for (uint64_t k = 1; k <= PROGRESS_STEPS; k++) {
+		if (!stall || k == 1)
+			__atomic_store_n((uint64_t *)w->slot, k, __ATOMIC_RELAXED);
+		clk_sleep_ns((uint64_t)PROGRESS_STEP_MS * 1000000u);
+	}
+	return 0;
+}
+
+static int progress_round(bool with_progress, unsigned stall, char *reason)
+{
+	struct pool *p = NULL;
+	struct pool_cfg cfg = {
+		.nworkers = 2, .slot_size = sizeof(uint64_t), .cmd_size = sizeof(unsigned),
+		.round = slow_round, .progress = with_progress ? slot_progress : NULL,
+	};
+	int rc;
+
+	assert_int_equal(pool_start(&p, &cfg, reason), 0);
+	*(unsigned *)pool_cmd(p) = stall;
+	rc = pool_round(p, PROGRESS_LIMIT_MS, reason);
+	pool_stop(p, 0, NULL);
+	return rc;
+}
+
+static void test_progress(void **state)
+{
+	char reason[POOL_ERRLEN] = "";
+
+	(void)state;
+	begin();
+	/* Slow but moving: finishes although it takes 3x the limit. */
+	assert_int_equal(progress_round(true, 0, reason), 0);
+	/* Moving, but nobody reads the progress: the limit is the round's. */
+	assert_int_equal(progress_round(false, 0, reason), -ETIMEDOUT);
+	/* Stalled after one step: the stall limit fires. */
+	assert_int_equal(progress_round(true, 1, reason), -ETIMEDOUT);
+	assert_non_null(strstr(reason, "no progress"));
+	end(NULL);
+}
+
 /* cmocka names a test after its function; ours start with "pool: ". */
 #define TEST(name, fn) { name, fn, NULL, NULL, NULL }
 
@@ -823,6 +879,7 @@ int main(void)
 		TEST("pool: SIGINT to a running pool exits 130 with no leftovers", test_sigint),
 		TEST("pool: SIGTERM to a running pool exits 143 with no leftovers", test_sigterm),
 		TEST("pool: killing the parent with SIGKILL takes its workers with it (PDEATHSIG)", test_parent_killed),
+		TEST("pool: with progress, the watchdog stops a stalled round but not a slow one", test_progress),
 	};
 
 	return tap_run("pool", tests, sizeof(tests) / sizeof(tests[0]));
