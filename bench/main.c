@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "gbench.h"
+#include "result.h"
 #include "sig.h"
 #include "suite.h"
 #include "sysinfo.h"
@@ -76,6 +77,7 @@ static void run_case(struct gb_state *st, void *arg)
 	struct suite_case *c = arg;
 	struct runner *R = c->owner;
 	char why[SCENARIO_ERRLEN] = "";
+	struct result res;
 	uint64_t n, warm;
 	int rc;
 
@@ -124,11 +126,8 @@ static void run_case(struct gb_state *st, void *arg)
 	}
 	while (gb_keep_running_batch(st, n))
 		gb_set_iteration_time(st, (double)R->res->elapsed_ns / 1e9);
-	suite_report(st, &R->res->lat, n, R->res->delivered, R->res->bytes,
-		     (double)R->res->elapsed_ns / 1e9, case_oversubscribed(c->run));
-	gb_counter(st, "procs", case_procs(c->run), GB_COUNTER_DEFAULT);
-	gb_counter(st, "per_worker_channels", case_per_worker_channels(c->run) ? 1 : 0, GB_COUNTER_DEFAULT);
-	gb_set_label(st, case_label(c->run));
+	result_from_round(&res, R->res, c->run);
+	suite_report(st, &res);
 }
 
 /* ---- results folder ---------------------------------------------------- */

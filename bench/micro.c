@@ -25,6 +25,7 @@
 #include "gbench.h"
 #include "hist.h"
 #include "pool.h"
+#include "result.h"
 #include "sig.h"
 #include "suite.h"
 
@@ -117,22 +118,28 @@ int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned
 }
 
 /* Report the counters every case carries. */
-void suite_report(struct gb_state *st, const struct hist *h, uint64_t n,
-		   uint64_t msgs, uint64_t bytes, double seconds, bool oversub)
+static void put_counter(const char *name, double value, void *st)
 {
-	gb_counter(st, "msgs_per_s", seconds > 0 ? (double)msgs / seconds : 0, GB_COUNTER_DEFAULT);
-	gb_counter(st, "bytes_per_s", seconds > 0 ? (double)bytes / seconds : 0, GB_COUNTER_DEFAULT);
-	gb_counter(st, "p50_ns", (double)hist_percentile(h, 50), GB_COUNTER_DEFAULT);
-	gb_counter(st, "p90_ns", (double)hist_percentile(h, 90), GB_COUNTER_DEFAULT);
-	gb_counter(st, "p99_ns", (double)hist_percentile(h, 99), GB_COUNTER_DEFAULT);
-	gb_counter(st, "p999_ns", (double)hist_percentile(h, 99.9), GB_COUNTER_DEFAULT);
-	gb_counter(st, "p9999_ns", (double)hist_percentile(h, 99.99), GB_COUNTER_DEFAULT);
-	gb_counter(st, "max_ns", (double)(h->count ? h->max : 0), GB_COUNTER_DEFAULT);
-	gb_counter(st, "min_ns", (double)(h->count ? h->min : 0), GB_COUNTER_DEFAULT);
-	gb_counter(st, "mean_ns", hist_mean(h), GB_COUNTER_DEFAULT);
-	gb_counter(st, "samples", (double)h->count, GB_COUNTER_DEFAULT);
-	gb_counter(st, "oversubscribed", oversub ? 1 : 0, GB_COUNTER_DEFAULT);
-	(void)n;
+	gb_counter(st, name, value, GB_COUNTER_DEFAULT);
+}
+
+void suite_report(struct gb_state *st, const struct result *res)
+{
+	result_foreach(res, put_counter, st);
+	if (res->label[0])
+		gb_set_label(st, res->label);
+}
+
+/* The record of an in-process measurement (or the floor probe). */
+static void report_hist(struct gb_state *st, const struct hist *h, uint64_t msgs,
+			uint64_t bytes, double seconds, bool oversub, unsigned procs)
+{
+	struct result res;
+
+	result_from_hist(&res, h, msgs, bytes, seconds);
+	res.oversubscribed = oversub;
+	res.procs = procs;
+	suite_report(st, &res);
 }
 
 static void finish(struct gb_state *st, uint64_t n, uint64_t t0, uint64_t t1)
@@ -199,7 +206,7 @@ static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 		goto out_skip;
 	}
 	finish(st, n, t0, t1);
-	suite_report(st, h, n, n, n * size, (double)(t1 - t0) / 1e9, false);
+	report_hist(st, h, n, n * size, (double)(t1 - t0) / 1e9, false, 0);
 	goto out;
 
 out_skip:
@@ -301,7 +308,7 @@ static void run_cacheline(struct gb_state *st, struct suite_case *c, const struc
 		char label[128];
 
 		finish(st, n, s0->t_start, s0->t_end);
-		suite_report(st, &s0->lat, n, 2 * n, 2 * n * CACHELINE, secs, oversub);
+		report_hist(st, &s0->lat, 2 * n, 2 * n * CACHELINE, secs, oversub, 2);
 		snprintf(label, sizeof(label), "cpus=%d,%d class=%s", pool_worker_ran_on(pool, 0),
 			 pool_worker_ran_on(pool, 1), topo_pair_class(topo, cpus[0], cpus[1]));
 		gb_set_label(st, label);
@@ -340,7 +347,7 @@ static void run_memcpy(struct gb_state *st, struct suite_case *c, struct hist *h
 	}
 	t1 = clk_now_ns();
 	finish(st, n, t0, t1);
-	suite_report(st, h, n, n, n * size, (double)(t1 - t0) / 1e9, false);
+	report_hist(st, h, n, n * size, (double)(t1 - t0) / 1e9, false, 0);
 	free(a);
 	free(b);
 }

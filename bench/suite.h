@@ -84,9 +84,9 @@ void suite_free(struct suite *s);
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);
 struct gb_state;
 void micro_run(struct gb_state *st, struct suite_case *c);
-/* The counters every case carries (DESIGN.md): rates from msgs and bytes
- * over seconds, percentiles from h. */
-void suite_report(struct gb_state *st, const struct hist *h, uint64_t n,
-		  uint64_t msgs, uint64_t bytes, double seconds, bool oversub);
+/* The counters every case carries (DESIGN.md) and the label, from a
+ * harness result record. */
+struct result;
+void suite_report(struct gb_state *st, const struct result *res);
 
 #endif

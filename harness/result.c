@@ -1,0 +1,57 @@
+/* result.c - counters of a finished measurement, computed in one place. */
+#include <string.h>
+
+#include "result.h"
+#include "scenario.h"
+
+void result_from_hist(struct result *res, const struct hist *lat,
+		      uint64_t msgs, uint64_t bytes, double seconds)
+{
+	memset(res, 0, sizeof(*res));
+	res->label = "";
+	if (seconds > 0) {
+		res->msgs_per_s = (double)msgs / seconds;
+		res->bytes_per_s = (double)bytes / seconds;
+	}
+	res->samples = lat->count;
+	if (!lat->count)
+		return;
+	res->p50_ns = hist_percentile(lat, 50);
+	res->p90_ns = hist_percentile(lat, 90);
+	res->p99_ns = hist_percentile(lat, 99);
+	res->p999_ns = hist_percentile(lat, 99.9);
+	res->p9999_ns = hist_percentile(lat, 99.99);
+	res->min_ns = lat->min;
+	res->max_ns = lat->max;
+	res->mean_ns = hist_mean(lat);
+}
+
+void result_from_round(struct result *res, const struct case_round *round,
+		       const struct case_run *run)
+{
+	result_from_hist(res, &round->lat, round->delivered, round->bytes,
+			 (double)round->elapsed_ns / 1e9);
+	res->oversubscribed = case_oversubscribed(run);
+	res->procs = case_procs(run);
+	res->per_worker_channels = case_per_worker_channels(run);
+	res->label = case_label(run);
+}
+
+void result_foreach(const struct result *res,
+		    void (*fn)(const char *name, double value, void *arg), void *arg)
+{
+	fn("msgs_per_s", res->msgs_per_s, arg);
+	fn("bytes_per_s", res->bytes_per_s, arg);
+	fn("p50_ns", (double)res->p50_ns, arg);
+	fn("p90_ns", (double)res->p90_ns, arg);
+	fn("p99_ns", (double)res->p99_ns, arg);
+	fn("p999_ns", (double)res->p999_ns, arg);
+	fn("p9999_ns", (double)res->p9999_ns, arg);
+	fn("max_ns", (double)res->max_ns, arg);
+	fn("min_ns", (double)res->min_ns, arg);
+	fn("mean_ns", res->mean_ns, arg);
+	fn("samples", (double)res->samples, arg);
+	fn("oversubscribed", res->oversubscribed ? 1 : 0, arg);
+	fn("procs", res->procs, arg);
+	fn("per_worker_channels", res->per_worker_channels ? 1 : 0, arg);
+}

@@ -1,0 +1,42 @@
+/* result.h - a finished measurement as a plain record: the counters every
+ * case carries (DESIGN.md, "What users see"), computed once here from a
+ * histogram and the counts of what arrived.  Measurement code never prints;
+ * bench/ turns a record into Google Benchmark counters and a label. */
+#ifndef IPCLAB_RESULT_H
+#define IPCLAB_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+struct case_run;
+struct case_round;
+
+struct result {
+	double msgs_per_s;     /* messages that arrived and were checked, per s */
+	double bytes_per_s;    /* their payload bytes, per s */
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns, p9999_ns;
+	uint64_t min_ns, max_ns;
+	double mean_ns;
+	uint64_t samples;      /* latency samples in the histogram */
+	bool oversubscribed;   /* more processes than allowed CPUs */
+	unsigned procs;        /* processes of the case (0: in-process) */
+	bool per_worker_channels;
+	const char *label;     /* "cpus=0,1 class=shared-L3"; "" if none */
+};
+
+/* From a histogram and counts over seconds (seconds <= 0: rates are 0). */
+void result_from_hist(struct result *res, const struct hist *lat,
+		      uint64_t msgs, uint64_t bytes, double seconds);
+
+/* From one timed round of an open case (scenario.h). */
+void result_from_round(struct result *res, const struct case_round *round,
+		       const struct case_run *run);
+
+/* Every counter as (name, value), in a fixed order, for a reporter. */
+void result_foreach(const struct result *res,
+		    void (*fn)(const char *name, double value, void *arg), void *arg);
+
+#endif

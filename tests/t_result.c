@@ -1,0 +1,80 @@
+/* t_result.c - the counters of a finished measurement. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "result.h"
+#include "testutil.h"
+
+static void collect(const char *name, double value, void *arg)
+{
+	char *names = arg;
+
+	(void)value;
+	strcat(names, name);
+	strcat(names, " ");
+}
+
+static void test_rates_and_percentiles(void **state)
+{
+	struct hist *h = malloc(sizeof(*h));
+	struct result r;
+
+	(void)state;
+	assert_non_null(h);
+	hist_init(h);
+	for (uint64_t v = 1; v <= 1000; v++)
+		hist_record(h, v); /* exact below 2048 */
+	result_from_hist(&r, h, 4000, 4000 * 64, 2.0);
+	assert_true(r.msgs_per_s == 2000.0);
+	assert_true(r.bytes_per_s == 128000.0);
+	assert_int_equal(r.p50_ns, 500);
+	assert_int_equal(r.p90_ns, 900);
+	assert_int_equal(r.p99_ns, 990);
+	assert_int_equal(r.p999_ns, 999);
+	assert_int_equal(r.min_ns, 1);
+	assert_int_equal(r.max_ns, 1000);
+	assert_int_equal(r.samples, 1000);
+	assert_true(r.mean_ns > 500.4 && r.mean_ns < 500.6);
+	assert_string_equal(r.label, "");
+	free(h);
+}
+
+static void test_empty_and_no_time(void **state)
+{
+	struct hist *h = malloc(sizeof(*h));
+	struct result r;
+
+	(void)state;
+	assert_non_null(h);
+	hist_init(h);
+	result_from_hist(&r, h, 10, 640, 0.0);
+	assert_true(r.msgs_per_s == 0 && r.bytes_per_s == 0);
+	assert_int_equal(r.samples, 0);
+	assert_int_equal(r.max_ns, 0);
+	assert_int_equal(r.min_ns, 0); /* not UINT64_MAX from the empty hist */
+	free(h);
+}
+
+static void test_counter_names(void **state)
+{
+	struct result r;
+	char names[512] = "";
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	result_foreach(&r, collect, names);
+	/* The contract of DESIGN.md, in this order, then ours. */
+	assert_string_equal(names, "msgs_per_s bytes_per_s p50_ns p90_ns p99_ns p999_ns p9999_ns "
+			    "max_ns min_ns mean_ns samples oversubscribed procs per_worker_channels ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "result: rates and percentiles from a histogram", test_rates_and_percentiles, NULL, NULL, NULL },
+		{ "result: an empty histogram and no time give zeros", test_empty_and_no_time, NULL, NULL, NULL },
+		{ "result: every counter of the contract, by name", test_counter_names, NULL, NULL, NULL },
+	};
+
+	return tap_run("result", tests, sizeof(tests) / sizeof(tests[0]));
+}
