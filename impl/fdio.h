@@ -203,4 +203,22 @@ ssize_t fdio_stream_recv(void *end, void *buf, size_t cap);
 int fdio_dgram_send(void *end, const void *buf, size_t len);
 ssize_t fdio_dgram_recv(void *end, void *buf, size_t cap);
 
+/*
+ * The table of a descriptor-based mechanism: its own name, summary, caps and
+ * create; everything else is fdio's.  FRAMING is stream (length-framed byte
+ * stream) or dgram (one kernel record per message).
+ */
+#define FDIO_OPS(NAME, SUMMARY, CAPS, CREATE, FRAMING) {	\
+	.name = (NAME),						\
+	.summary = (SUMMARY),					\
+	.caps = (CAPS),						\
+	.create = (CREATE),					\
+	.attach = fdio_attach,					\
+	.send = fdio_##FRAMING##_send,				\
+	.recv = fdio_##FRAMING##_recv,				\
+	.detach = fdio_detach,					\
+	.forget = fdio_forget,					\
+	.destroy = fdio_destroy,				\
+}
+
 #endif

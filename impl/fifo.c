@@ -83,15 +83,7 @@ err:
 	return ret;
 }
 
-const struct ipc_ops ipc_fifo_ops = {
-	.name = "fifo",
-	.summary = "named pipe in a private directory, length-framed byte stream",
-	.caps = fifo_caps,
-	.create = fifo_create,
-	.attach = fdio_attach,
-	.send = fdio_stream_send,
-	.recv = fdio_stream_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_fifo_ops =
+	FDIO_OPS("fifo",
+		 "named pipe in a private directory, length-framed byte stream",
+		 fifo_caps, fifo_create, stream);

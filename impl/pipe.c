@@ -60,15 +60,7 @@ err:
 	return ret;
 }
 
-const struct ipc_ops ipc_pipe_ops = {
-	.name = "pipe",
-	.summary = "anonymous pipe, length-framed byte stream",
-	.caps = pipe_caps,
-	.create = pipe_create,
-	.attach = fdio_attach,
-	.send = fdio_stream_send,
-	.recv = fdio_stream_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_pipe_ops =
+	FDIO_OPS("pipe",
+		 "anonymous pipe, length-framed byte stream",
+		 pipe_caps, pipe_create, stream);

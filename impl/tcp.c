@@ -91,15 +91,7 @@ err:
 	return ret;
 }
 
-const struct ipc_ops ipc_tcp_ops = {
-	.name = "tcp",
-	.summary = "TCP over 127.0.0.1 with TCP_NODELAY, length-framed (reference row)",
-	.caps = tcp_caps,
-	.create = tcp_create,
-	.attach = fdio_attach,
-	.send = fdio_stream_send,
-	.recv = fdio_stream_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_tcp_ops =
+	FDIO_OPS("tcp",
+		 "TCP over 127.0.0.1 with TCP_NODELAY, length-framed (reference row)",
+		 tcp_caps, tcp_create, stream);

@@ -205,41 +205,17 @@ static int unix_seqpacket_create(const struct ipc_params *p, void **chan, char *
 	return unix_create("unix-seqpacket", SOCK_SEQPACKET, p, chan, err);
 }
 
-const struct ipc_ops ipc_unix_stream_ops = {
-	.name = "unix-stream",
-	.summary = "Unix stream socketpair, length-framed",
-	.caps = unix_stream_caps,
-	.create = unix_stream_create,
-	.attach = fdio_attach,
-	.send = fdio_stream_send,
-	.recv = fdio_stream_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_unix_stream_ops =
+	FDIO_OPS("unix-stream",
+		 "Unix stream socketpair, length-framed",
+		 unix_stream_caps, unix_stream_create, stream);
 
-const struct ipc_ops ipc_unix_dgram_ops = {
-	.name = "unix-dgram",
-	.summary = "Unix datagram socketpair, one record per message",
-	.caps = unix_record_caps,
-	.create = unix_dgram_create,
-	.attach = fdio_attach,
-	.send = fdio_dgram_send,
-	.recv = fdio_dgram_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_unix_dgram_ops =
+	FDIO_OPS("unix-dgram",
+		 "Unix datagram socketpair, one record per message",
+		 unix_record_caps, unix_dgram_create, dgram);
 
-const struct ipc_ops ipc_unix_seqpacket_ops = {
-	.name = "unix-seqpacket",
-	.summary = "Unix seqpacket socketpair, one record per message",
-	.caps = unix_record_caps,
-	.create = unix_seqpacket_create,
-	.attach = fdio_attach,
-	.send = fdio_dgram_send,
-	.recv = fdio_dgram_recv,
-	.detach = fdio_detach,
-	.forget = fdio_forget,
-	.destroy = fdio_destroy,
-};
+const struct ipc_ops ipc_unix_seqpacket_ops =
+	FDIO_OPS("unix-seqpacket",
+		 "Unix seqpacket socketpair, one record per message",
+		 unix_record_caps, unix_seqpacket_create, dgram);
