@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,29 +221,14 @@ static int prepare_out(const char *dir, off_t room, char *tmp, size_t tmplen, ch
 /* Google Benchmark wrote tmp; keep it only if it is whole JSON. */
 static int finish_out(const char *dir, const char *tmp, const struct topo *topo, char *err)
 {
-	char path[4200], last = 0;
-	FILE *f = fopen(tmp, "r");
-	long size;
-	int fd;
+	char path[4200];
+	int fd, whole = result_json_whole(tmp);
 
-	if (!f) {
-		snprintf(err, SUITE_ERRLEN, "results file '%.300s' vanished: %s", tmp, strerror(errno));
+	if (whole < 0) {
+		snprintf(err, SUITE_ERRLEN, "results file '%.300s' vanished: %s", tmp, strerror(-whole));
 		return -EIO;
 	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	for (long off = size - 1; off >= 0; off--) {
-		int ch;
-
-		fseek(f, off, SEEK_SET);
-		ch = fgetc(f);
-		if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') {
-			last = (char)ch;
-			break;
-		}
-	}
-	fclose(f);
-	if (size <= 0 || last != '}') {
+	if (!whole) {
 		snprintf(err, SUITE_ERRLEN, "results in '%.300s' are incomplete (disk full or write error); removed, nothing half-written kept", dir);
 		unlink(tmp);
 		return -EIO;

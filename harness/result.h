@@ -39,4 +39,10 @@ void result_from_round(struct result *res, const struct case_round *round,
 void result_foreach(const struct result *res,
 		    void (*fn)(const char *name, double value, void *arg), void *arg);
 
+/* Is the file at path one whole JSON value (brackets balanced outside
+ * strings, nothing after the outermost one)?  1 yes, 0 no (cut short by a
+ * full disk or a write error), -errno when it cannot be read.  A results
+ * file is checked with it before it is renamed into place. */
+int result_json_whole(const char *path);
+
 #endif

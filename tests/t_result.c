@@ -1,5 +1,7 @@
 /* t_result.c - the counters of a finished measurement. */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "result.h"
@@ -68,12 +70,39 @@ static void test_counter_names(void **state)
 			    "max_ns min_ns mean_ns samples oversubscribed procs per_worker_channels ");
 }
 
+static int json_file(const char *text)
+{
+	char path[] = "/tmp/ipclab-result-test-XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = result_json_whole(path);
+	unlink(path);
+	return rc;
+}
+
+static void test_json_whole(void **state)
+{
+	(void)state;
+	assert_int_equal(json_file("{\"a\": [1, {\"b\": 2}], \"c\": \"}\"}\n"), 1);
+	assert_int_equal(json_file("{\"s\": \"quote \\\" and { brace\"}"), 1);
+	/* Cut short right after an inner brace: ends in '}' but is not whole. */
+	assert_int_equal(json_file("{\"benchmarks\": [{\"x\": 1}"), 0);
+	assert_int_equal(json_file("{\"benchmarks\": [{\"x\": 1}]}\n}"), 0);
+	assert_int_equal(json_file("{\"a\": \"unterminated}"), 0);
+	assert_int_equal(json_file(""), 0);
+	assert_int_equal(result_json_whole("/nonexistent/ipclab/bench.json"), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		{ "result: rates and percentiles from a histogram", test_rates_and_percentiles, NULL, NULL, NULL },
 		{ "result: an empty histogram and no time give zeros", test_empty_and_no_time, NULL, NULL, NULL },
 		{ "result: every counter of the contract, by name", test_counter_names, NULL, NULL, NULL },
+		{ "result: a results file cut short is not whole JSON", test_json_whole, NULL, NULL, NULL },
 	};
 
 	return tap_run("result", tests, sizeof(tests) / sizeof(tests[0]));
