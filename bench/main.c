@@ -319,6 +319,8 @@ int main(int argc, char **argv)
 	char err[SUITE_ERRLEN] = "", terr[TOPO_ERRLEN] = "", tmp[4200] = "";
 	char *gargv[SUITE_MAX_ARGS];
 	int gargc, status = 0;
+	bool out_created = false;
+	long ran = 0;
 	const char *reps, *min_time;
 	char reps_flag[64], min_flag[64];
 
@@ -380,6 +382,9 @@ int main(int argc, char **argv)
 	}
 	/* Every flag is valid: only now create the results folder. */
 	if (sel->out) {
+		struct stat sb;
+
+		out_created = stat(sel->out, &sb) < 0;
 		if (prepare_out(sel->out, results_room(R.suite.n, gb_repetitions()), tmp, sizeof(tmp), err) < 0 ||
 		    gb_set_output(tmp, "json") < 0) {
 			fprintf(stderr, "ipclab: %s\n", err[0] ? err : "cannot set the results file");
@@ -412,8 +417,15 @@ int main(int argc, char **argv)
 	if (sig_pending()) /* interrupted before measuring: no bench.json */
 		goto out;
 	R.t_start = clk_now_ns();
-	gb_run();
+	ran = gb_run();
 	close_open(&R);
+	if (ran == 0 && !sig_pending()) {
+		/* Google Benchmark said why (no match, or a bad regex). */
+		fprintf(stderr, "ipclab: --benchmark_filter selects none of the %u cases; see --list for their names\n",
+			R.suite.n);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (sel->out) {
 		if (finish_out(sel->out, tmp, R.topo, err) < 0) {
 			fprintf(stderr, "ipclab: %s\n", err);
@@ -422,13 +434,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ipclab: results in %s\n", sel->out);
 		tmp[0] = '\0';
 	}
-	fprintf(stderr, "ipclab: %u cases, %u skipped, %u failed%s\n", R.suite.n, R.skipped, R.failed,
-		sig_pending() ? ", interrupted" : "");
+	fprintf(stderr, "ipclab: %ld of %u cases run, %u skipped, %u failed%s\n", ran, R.suite.n,
+		R.skipped, R.failed, sig_pending() ? ", interrupted" : "");
 	if (sig_pending())
 		status = sig_exit_status();
 out:
 	if (tmp[0])
 		unlink(tmp);
+	if (status == EXIT_USAGE && out_created)
+		rmdir(sel->out); /* ours and empty: bad input leaves nothing */
 	if (sig_pending())
 		status = sig_exit_status();
 	gb_shutdown();

@@ -207,6 +207,17 @@ BAD = [
 ]
 
 
+@T.test("suite: a --benchmark_filter that selects nothing is exit 2, nothing created")
+def empty_filter():
+	before = leftovers()
+	out = os.path.join(W, "never-filter")
+	r = ipclab("--benchmark_filter=^nosuchcase$", "--out=" + out)
+	assert r.returncode == 2, "exit %d" % r.returncode
+	assert "selects none" in r.stderr, r.stderr
+	assert not os.path.exists(out), "--out folder was left"
+	assert not (leftovers() - before), "IPC objects created"
+
+
 def bad_case(label, args, needle):
 	def run():
 		before = leftovers()
