@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ namespace benchmark {
 extern int32_t FLAGS_benchmark_repetitions;
 extern std::string FLAGS_benchmark_out;
 extern std::string FLAGS_benchmark_out_format;
+extern std::string FLAGS_benchmark_filter;
 } // namespace benchmark
 
 struct gb_bench {
@@ -307,6 +309,42 @@ int gb_set_output(const char *path, const char *format)
 		return 0;
 	} catch (...) {
 		return -ENOMEM;
+	}
+}
+
+long gb_filter_count(const char *const *names, size_t n, const char *suffix,
+		     char *err, size_t errlen)
+{
+	try {
+		/* As Google Benchmark 1.7 reads --benchmark_filter: empty or
+		 * "all" is everything, a leading '-' negates, the rest is an
+		 * ECMAScript regex searched in the case's full name. */
+		std::string spec = benchmark::FLAGS_benchmark_filter;
+		bool negative = false;
+		long count = 0;
+
+		if (spec.empty() || spec == "all")
+			spec = ".";
+		if (spec[0] == '-') {
+			spec.erase(0, 1);
+			negative = true;
+		}
+		std::regex re(spec, std::regex::extended);
+		for (size_t i = 0; i < n; i++) {
+			std::string name = std::string(names[i]) + (suffix ? suffix : "");
+
+			if (std::regex_search(name, re) != negative)
+				count++;
+		}
+		return count;
+	} catch (const std::exception &e) {
+		if (err && errlen)
+			std::snprintf(err, errlen, "%s", e.what());
+		return -1;
+	} catch (...) {
+		if (err && errlen)
+			std::snprintf(err, errlen, "unknown error");
+		return -1;
 	}
 }
 

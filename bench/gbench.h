@@ -22,6 +22,7 @@
 #define IPCLAB_GBENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -77,6 +78,12 @@ int gb_repetitions(void);
  * unknown format.  The library truncates the file when gb_run starts; write
  * to a temporary name and rename after gb_run. */
 int gb_set_output(const char *path, const char *format);
+/* How many of the n names (each followed by suffix, e.g. "/manual_time",
+ * as Google Benchmark names the case) --benchmark_filter selects, read the
+ * way the library reads it.  After gb_init.  -1 with a message in err when
+ * the filter is not a valid regular expression. */
+long gb_filter_count(const char *const *names, size_t n, const char *suffix,
+		     char *err, size_t errlen);
 /* The file report's path in effect ("" when there is none). */
 const char *gb_output(void);
 

@@ -380,6 +380,31 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	/* The filter must select something, before anything is created. */
+	{
+		const char **names = malloc(R.suite.n * sizeof(*names));
+		char ferr[256] = "";
+		long sel_n;
+
+		if (!names) {
+			fprintf(stderr, "ipclab: out of memory\n");
+			status = 1;
+			goto out;
+		}
+		for (unsigned i = 0; i < R.suite.n; i++)
+			names[i] = R.suite.cases[i].name;
+		sel_n = gb_filter_count(names, R.suite.n, "/manual_time", ferr, sizeof(ferr));
+		free(names);
+		if (sel_n <= 0) {
+			if (sel_n < 0)
+				fprintf(stderr, "ipclab: --benchmark_filter is not a valid regular expression (%s); accepted: an extended regex, '-REGEX' to exclude, or 'all'\n", ferr);
+			else
+				fprintf(stderr, "ipclab: --benchmark_filter selects none of the %u cases; see --list for their names\n",
+					R.suite.n);
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
 	/* Every flag is valid: only now create the results folder. */
 	if (sel->out) {
 		struct stat sb;
