@@ -518,7 +518,8 @@ static unsigned make_plan(struct case_run *r)
 		}
 		nch = r->nprocs / 2;
 		break;
-	case SC_FANOUT: /* shared ch0: 0 -> 1..n, or ch i: 0 -> i+1 */
+	case SC_FANOUT: /* shared ch0: 0 -> 1..n, or ch i: 0 -> i+1 (consumer i
+			 * then sees sequences i, i+n, i+2n, ...: its group) */
 		nch = r->per_worker ? n : 1;
 		p[0] = (struct plan){ .role = ROLE_SEND, .send_ch = 0, .send_nch = nch, .recv_ch = -1,
 				      .nupstream = 1 };
@@ -537,10 +538,6 @@ static unsigned make_plan(struct case_run *r)
 	default:
 		break;
 	}
-	/* Per-worker fanout: consumer i sees sequences i, i+n, i+2n, ... */
-	if (r->spec.kind == SC_FANOUT && r->per_worker)
-		for (unsigned i = 0; i < n; i++)
-			p[i + 1].group = i;
 	return nch;
 }
 
