@@ -21,7 +21,11 @@
 
 void suite_usage(FILE *f, const char *argv0)
 {
-	const struct ipc_ops *op;
+	const struct workload *wl;
+	const struct family *fam;
+	char pool1[256];
+
+	suite_pool1_names(pool1, sizeof(pool1));
 
 	fprintf(f,
 		"usage: %s [selection] [--benchmark_* flags]\n"
@@ -31,12 +35,20 @@ void suite_usage(FILE *f, const char *argv0)
 		"Each selection flag takes a comma list; an absent flag takes the profile's list.\n"
 		"\n"
 		"  --impl=LIST       mechanisms:", argv0);
-	ipc_for_each(op)
-		fprintf(f, " %s", op->name);
-	fprintf(f, "\n"
-		"  --scenario=LIST   pingpong, stream, pairs, fanout, fanin, micro\n"
-		"  --size=LIST       message bytes, %d .. 1G, suffixes k (KiB) and M (MiB)\n"
-		"  --pool=LIST       pool sizes 1 .. %d (pingpong and stream run at pool 1 only)\n"
+	family_for_each(fam) {
+		const void *t;
+
+		for (unsigned i = 0; (t = fam->member(i)) != NULL; i++)
+			fprintf(f, " %s", fam->member_name(t));
+	}
+	fprintf(f, "\n  --scenario=LIST   ");
+	wl_for_each(wl)
+		if (!wl->listed_under)
+			fprintf(f, "%s, ", wl->name);
+	fprintf(f, "%s\n", SUITE_MICRO);
+	fprintf(f, "  --size=LIST       message bytes, %d .. 1G, suffixes k (KiB) and M (MiB)\n"
+		"  --pool=LIST       pool sizes 1 .. %d (%s)\n", SCENARIO_MIN_SIZE, SUITE_MAX_POOL, pool1);
+	fprintf(f,
 		"  --placement=LIST  none, compact, scatter, smt, cross-cache, cross-numa\n"
 		"  --cpus=LIST       explicit CPUs, taskset syntax (0,1,4-7); placement 'cpus'\n"
 		"  --wait=LIST       block, spin, hybrid\n"
@@ -48,7 +60,7 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --list            print every case the selection makes, one name a line\n"
 		"  --help            this text; --benchmark_* flags are Google Benchmark's:\n"
 		"                    --benchmark_repetitions, --benchmark_min_time (seconds), ...\n",
-		SCENARIO_MIN_SIZE, SUITE_MAX_POOL, SUITE_MAX_TIMEOUT_S);
+		SUITE_MAX_TIMEOUT_S);
 }
 
 /* Split a comma list in place into items; reject empty items. */
@@ -391,36 +403,45 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 			if ((rc = split(v, items, &n, flag, err)) < 0)
 				return rc;
 			for (unsigned k = 0; k < n; k++) {
-				const struct ipc_ops *op = ipc_find(items[k]);
-
-				if (!op) {
+				if (subject_find(items[k], &sel->impls[sel->nimpls]) < 0) {
+					const struct family *fam;
 					char names[256] = "";
 					size_t o = 0;
 
-					ipc_for_each(op)
-						o += (size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
-								      "%s%s", o ? ", " : "", op->name);
+					family_for_each(fam) {
+						const void *t;
+
+						for (unsigned m = 0; (t = fam->member(m)) != NULL; m++)
+							o += (size_t)snprintf(names + o, o < sizeof(names) ? sizeof(names) - o : 0,
+									      "%s%s", o ? ", " : "", fam->member_name(t));
+					}
 					snprintf(err, SUITE_ERRLEN, "unknown mechanism '%s' in --impl; accepted: %s",
 						 shown(items[k], show, sizeof(show)), names);
 					return -EINVAL;
 				}
-				sel->impls[sel->nimpls++] = op;
+				sel->nimpls++;
 			}
 			break;
 		case F_SCEN:
 			if ((rc = split(v, items, &n, flag, err)) < 0)
 				return rc;
 			for (unsigned k = 0; k < n; k++) {
-				enum scenario_kind kind;
+				const struct workload *wl = wl_find(items[k]);
 
 				if (strcmp(items[k], SUITE_MICRO) == 0)
-					kind = SC_COUNT;
-				else if (scenario_parse(items[k], &kind) < 0) {
-					snprintf(err, SUITE_ERRLEN, "unknown scenario '%s' in --scenario; accepted: pingpong, stream, pairs, fanout, fanin, micro",
-						 shown(items[k], show, sizeof(show)));
+					wl = NULL;
+				else if (!wl || wl->listed_under) {
+					char names[256] = "";
+					size_t o = 0;
+
+					wl_for_each(wl)
+						if (!wl->listed_under && o < sizeof(names))
+							o += (size_t)snprintf(names + o, sizeof(names) - o, "%s, ", wl->name);
+					snprintf(err, SUITE_ERRLEN, "unknown scenario '%s' in --scenario; accepted: %s%s",
+						 shown(items[k], show, sizeof(show)), names, SUITE_MICRO);
 					return -EINVAL;
 				}
-				sel->scenarios[sel->nscenarios++] = (int)kind;
+				sel->scenarios[sel->nscenarios++] = wl;
 			}
 			break;
 		case F_SIZE: {

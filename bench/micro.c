@@ -1,4 +1,4 @@
-/* micro.c - the micro benchmarks (--scenario=micro) and the physical floor.
+/* micro.c - the in-process micro benchmarks (--scenario=micro).
  *
  *   micro/IMPL/WAIT/none/size:N/pool:1   one send + one receive of N bytes,
  *                                        both ends in this one process
@@ -9,33 +9,30 @@
  *   micro/memcpy/none/none/size:N/pool:1  memcpy of N bytes between two
  *                                        buffers (this machine's copy bandwidth:
  *                                        the bar for shmring's large messages)
- *   micro/cacheline/spin/PLACEMENT/size:64/pool:1  the floor: two processes
- *                                        bounce one cache line through shared
- *                                        memory; a sample is one round trip,
- *                                        timed exactly like pingpong's
+ *
+ * The floor (micro/cacheline/...) is a registry workload listed under micro
+ * (harness/workloads/cacheline.c); the counters every case carries are
+ * reported by bench/report.c.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "gbench.h"
 #include "hist.h"
-#include "pool.h"
 #include "result.h"
-#include "sig.h"
 #include "suite.h"
 
-enum micro_kind { MK_IPC, MK_CLOCK, MK_HIST, MK_HARNESS, MK_CACHELINE, MK_MEMCPY };
+enum micro_kind { MK_IPC, MK_CLOCK, MK_HIST, MK_HARNESS, MK_MEMCPY };
 
 #define MICRO_DEFAULT_SIZE 64
 #define MEMCPY_DEFAULT_SIZE 65536 /* shmring's 64 KiB stream target */
 #define MICRO_WARMUP 1000
 #define CACHELINE 64
-#define FLOOR_TIMEOUT_MS 10000u
+#define MICRO_TIMEOUT_MS 10000u
 
 static int add(struct suite_case *cases, unsigned max, unsigned *n, int kind,
 	       const char *name, const struct ipc_ops *ops, enum ipc_wait w,
@@ -48,8 +45,8 @@ static int add(struct suite_case *cases, unsigned max, unsigned *n, int kind,
 		c->micro = true;
 		c->micro_kind = kind;
 		snprintf(c->name, sizeof(c->name), "%s", name);
-		c->spec.kind = SC_PINGPONG;
-		c->spec.ops = ops;
+		if (ops)
+			c->spec.subject = (struct subject){ .family = &family_channel, .table = ops };
 		c->spec.wait = w;
 		c->spec.size = size;
 		c->spec.pool = 1;
@@ -58,9 +55,6 @@ static int add(struct suite_case *cases, unsigned max, unsigned *n, int kind,
 	++*n;
 	return 0;
 }
-
-/* The placements of the floor probe: the selection's, bound ones only. */
-static const struct placement floor_compact = { .kind = PLACE_COMPACT };
 
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max)
 {
@@ -79,7 +73,9 @@ int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned
 		if (sel->nimpls) {
 			if (i >= sel->nimpls)
 				break;
-			op = sel->impls[i];
+			if (sel->impls[i].family != &family_channel)
+				continue; /* one send + one receive: channels only */
+			op = sel->impls[i].table;
 		} else if (!(op = ipc_registry[i]))
 			break;
 		for (unsigned w = 0; w < nw; w++) {
@@ -107,27 +103,7 @@ int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned
 			add(cases, max, &n, MK_MEMCPY, name, NULL, IPC_WAIT_SPIN, size, NULL);
 		}
 	}
-	/* The floor, on the selection's --cpus if given, else compact. */
-	if (sel->have_cpus)
-		add(cases, max, &n, MK_CACHELINE, "micro/cacheline/spin/cpus/size:64/pool:1",
-		    NULL, IPC_WAIT_SPIN, CACHELINE, &sel->cpus);
-	else
-		add(cases, max, &n, MK_CACHELINE, "micro/cacheline/spin/compact/size:64/pool:1",
-		    NULL, IPC_WAIT_SPIN, CACHELINE, &floor_compact);
 	return (int)n;
-}
-
-/* Report the counters every case carries. */
-static void put_counter(const char *name, double value, void *st)
-{
-	gb_counter(st, name, value, GB_COUNTER_DEFAULT);
-}
-
-void suite_report(struct gb_state *st, const struct result *res)
-{
-	result_foreach(res, put_counter, st);
-	if (res->label[0])
-		gb_set_label(st, res->label);
 }
 
 /* The record of an in-process measurement (or the floor probe). */
@@ -153,9 +129,9 @@ static void finish(struct gb_state *st, uint64_t n, uint64_t t0, uint64_t t1)
 /* One send and one receive in this process. */
 static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 {
-	const struct ipc_ops *ops = c->spec.ops;
+	const struct ipc_ops *ops = c->spec.subject.table;
 	struct ipc_params p = { .max_msg = c->spec.size, .senders = 1, .receivers = 1,
-				.wait = c->spec.wait, .timeout_ms = FLOOR_TIMEOUT_MS };
+				.wait = c->spec.wait, .timeout_ms = MICRO_TIMEOUT_MS };
 	char err[IPC_ERRLEN] = "", msg[SUITE_ERRLEN];
 	void *chan = NULL, *tx = NULL, *rx = NULL;
 	uint64_t n = gb_max_iterations(st), t0 = 0, t1 = 0;
@@ -219,103 +195,6 @@ out:
 	if (chan)
 		ops->destroy(chan);
 	free(buf);
-}
-
-/* ---- the cache-line floor ---------------------------------------------- */
-
-struct floor_shared {
-	_Alignas(CACHELINE) _Atomic uint64_t line;
-};
-
-struct floor_slot {
-	uint64_t t_start, t_end;
-	struct hist lat;
-};
-
-static int floor_round(struct pool_worker *w)
-{
-	struct floor_shared *sh = w->arg;
-	const uint64_t *n = w->cmd;
-	struct floor_slot *out = w->slot;
-
-	hist_init(&out->lat);
-	if (w->id == 0)
-		atomic_store_explicit(&sh->line, 0, memory_order_relaxed);
-	pool_sync(w);
-	out->t_start = clk_now_ns();
-	for (uint64_t k = 0; k < *n; k++) {
-		uint64_t mine = 2 * k + (w->id == 0 ? 1 : 2), theirs = mine - 1;
-
-		if (w->id == 0) {
-			uint64_t t0 = clk_now_ns();
-
-			atomic_store_explicit(&sh->line, mine, memory_order_release);
-			while (atomic_load_explicit(&sh->line, memory_order_acquire) != mine + 1)
-				__builtin_ia32_pause();
-			hist_record(&out->lat, clk_now_ns() - t0);
-		} else {
-			while (atomic_load_explicit(&sh->line, memory_order_acquire) != theirs)
-				__builtin_ia32_pause();
-			atomic_store_explicit(&sh->line, mine, memory_order_release);
-		}
-	}
-	out->t_end = clk_now_ns();
-	return 0;
-}
-
-static void run_cacheline(struct gb_state *st, struct suite_case *c, const struct topo *topo)
-{
-	struct floor_shared *sh;
-	struct pool *pool = NULL;
-	int cpus[2];
-	bool oversub = false;
-	char err[TOPO_ERRLEN] = "", reason[POOL_ERRLEN] = "", msg[SUITE_ERRLEN];
-	uint64_t n = gb_max_iterations(st);
-	int rc;
-
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED) {
-		gb_skip_with_error(st, "failed: mmap of the shared cache line");
-		return;
-	}
-	rc = topo_place(topo, c->spec.placement, 2, cpus, &oversub, err);
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "%s%s", rc == -ENOTSUP ? "skipped: " : "failed: ", err);
-		gb_skip_with_error(st, msg);
-		munmap(sh, sizeof(*sh));
-		return;
-	}
-	struct pool_cfg cfg = {
-		.nworkers = 2, .cpus = cpus, .topo = topo,
-		.slot_size = sizeof(struct floor_slot), .cmd_size = sizeof(uint64_t),
-		.round = floor_round, .arg = sh,
-	};
-	rc = pool_start(&pool, &cfg, reason);
-	if (rc == 0) {
-		*(uint64_t *)pool_cmd(pool) = MICRO_WARMUP;
-		rc = pool_round(pool, FLOOR_TIMEOUT_MS, reason);
-	}
-	if (rc == 0) {
-		*(uint64_t *)pool_cmd(pool) = n;
-		rc = pool_round(pool, FLOOR_TIMEOUT_MS + (unsigned)(n / 1000), reason);
-	}
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", rc == -EINTR ? "interrupted" : "failed", reason);
-		gb_skip_with_error(st, msg);
-	} else {
-		const struct floor_slot *s0 = pool_slot(pool, 0);
-		double secs = (double)(s0->t_end - s0->t_start) / 1e9;
-		char label[128];
-
-		finish(st, n, s0->t_start, s0->t_end);
-		report_hist(st, &s0->lat, 2 * n, 2 * n * CACHELINE, secs, oversub, 2);
-		snprintf(label, sizeof(label), "cpus=%d,%d class=%s", pool_worker_ran_on(pool, 0),
-			 pool_worker_ran_on(pool, 1), topo_pair_class(topo, cpus[0], cpus[1]));
-		gb_set_label(st, label);
-	}
-	if (pool)
-		pool_stop(pool, FLOOR_TIMEOUT_MS, reason);
-	munmap(sh, sizeof(*sh));
 }
 
 /* memcpy between two buffers, each copy timed like a message. */
@@ -401,9 +280,6 @@ void micro_run(struct gb_state *st, struct suite_case *c)
 		gb_counter(st, "samples", (double)h->count, GB_COUNTER_DEFAULT);
 		break;
 	}
-	case MK_CACHELINE:
-		run_cacheline(st, c, c->spec.topo);
-		break;
 	case MK_MEMCPY:
 		run_memcpy(st, c, h);
 		break;

@@ -21,29 +21,26 @@ static const size_t full_sizes_pair[] = { 16, 64, 256, 1024, 4096, 16384, 65536,
 static const size_t full_sizes_pool[] = { 64, 4096, 65536 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static bool pairwise(enum scenario_kind k)
-{
-	return k == SC_PINGPONG || k == SC_STREAM;
-}
-
-/* Cases a scenario makes with nsizes sizes (pingpong/stream: pool 1 only). */
-static size_t scenario_cases(enum scenario_kind kind, size_t nsizes, const unsigned *pools, unsigned npool)
+/* Cases a workload makes with nsizes sizes (no pool axis: pool 1 only). */
+static size_t workload_cases(const struct workload *wl, size_t nsizes, const unsigned *pools, unsigned npool)
 {
 	size_t np = 0;
 
 	for (unsigned q = 0; q < npool; q++)
-		np += !pairwise(kind) || pools[q] == 1;
+		np += wl->pool_axis || pools[q] == 1;
 	return nsizes * np;
 }
 
-static void sizes_for(const struct selection *sel, enum scenario_kind kind,
+static void sizes_for(const struct selection *sel, const struct workload *wl,
 		      const size_t **sizes, size_t *nsizes)
 {
 	bool full = sel->profile == PROFILE_FULL;
 
 	if (sel->nsizes)
 		*sizes = sel->sizes, *nsizes = sel->nsizes;
-	else if (pairwise(kind))
+	else if (wl->sizes == WL_SIZES_FIXED)
+		*sizes = &wl->fixed_size, *nsizes = 1;
+	else if (wl->sizes == WL_SIZES_PAIR)
 		*sizes = full ? full_sizes_pair : quick_sizes_pair,
 		*nsizes = full ? NELEM(full_sizes_pair) : NELEM(quick_sizes_pair);
 	else
@@ -51,11 +48,70 @@ static void sizes_for(const struct selection *sel, enum scenario_kind kind,
 		*nsizes = full ? NELEM(full_sizes_pool) : NELEM(quick_sizes_pool);
 }
 
+/* Workloads listed under a scenario of their own (the floor, under micro):
+ * one case each, with no subject, at a fixed wait, on --cpus or else
+ * compact. */
+static const struct placement listed_compact = { .kind = PLACE_COMPACT };
+
+static size_t listed_under(const struct selection *sel, const char *group, const struct topo *topo,
+			   struct suite_case *cases)
+{
+	const struct workload *wl;
+	size_t n = 0;
+
+	wl_for_each(wl) {
+		struct suite_case *c;
+
+		if (!wl->listed_under || strcmp(wl->listed_under, group) != 0)
+			continue;
+		if (!cases) {
+			n++;
+			continue;
+		}
+		c = &cases[n++];
+		memset(c, 0, sizeof(*c));
+		c->spec = (struct case_spec){
+			.workload = wl,
+			.subject = { .family = wl->family },
+			.wait = wl->fixed_wait,
+			.size = wl->fixed_size,
+			.pool = 1,
+			.placement = sel->have_cpus ? &sel->cpus : &listed_compact,
+			.topo = topo,
+			.verify = sel->verify,
+			.timeout_ms = sel->timeout_ms,
+		};
+		snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:1", group, wl->name,
+			 ipc_wait_name(wl->fixed_wait), placement_name(c->spec.placement->kind), wl->fixed_size);
+	}
+	return n;
+}
+
+/* The workloads that run at pool 1 only, as prose: "pingpong and stream". */
+void suite_pool1_names(char *buf, size_t len)
+{
+	const struct workload *wl;
+	unsigned k = 0, total = 0;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	wl_for_each(wl)
+		total += !wl->pool_axis && !wl->listed_under;
+	wl_for_each(wl)
+		if (!wl->pool_axis && !wl->listed_under && o < len) {
+			k++;
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", k == 1 ? "" : k == total ? " and " : ", ", wl->name);
+		}
+	if (o < len)
+		snprintf(buf + o, len - o, " run%s at pool 1 only", total == 1 ? "s" : "");
+}
+
 int suite_expand(const struct selection *sel, const struct topo *topo,
 		 struct suite *out, char *err)
 {
-	const struct ipc_ops *impls[SUITE_MAX_ITEMS], *op;
-	int scen[SUITE_MAX_ITEMS];
+	struct subject impls[SUITE_MAX_ITEMS];
+	const struct workload *scen[SUITE_MAX_ITEMS], *wl;
+	const struct family *fam;
 	enum ipc_wait waits[SUITE_MAX_ITEMS];
 	enum placement_kind places[SUITE_MAX_ITEMS + 1];
 	unsigned pools[SUITE_MAX_ITEMS];
@@ -70,12 +126,20 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	if (sel->nimpls)
 		memcpy(impls, sel->impls, sel->nimpls * sizeof(*impls)), ni = sel->nimpls;
 	else
-		ipc_for_each(op) impls[ni++] = op;
+		family_for_each(fam) {
+			const void *t;
+
+			for (unsigned i = 0; (t = fam->member(i)) != NULL && ni < SUITE_MAX_ITEMS; i++)
+				impls[ni++] = (struct subject){ .family = fam, .table = t };
+		}
 	if (sel->nscenarios)
 		memcpy(scen, sel->scenarios, sel->nscenarios * sizeof(*scen)), ns = sel->nscenarios;
-	else
-		for (int k = 0; k <= SC_COUNT; k++)
-			scen[ns++] = k; /* SC_COUNT: micro */
+	else {
+		wl_for_each(wl)
+			if (!wl->listed_under)
+				scen[ns++] = wl;
+		scen[ns++] = NULL; /* micro */
+	}
 	if (sel->nwaits)
 		memcpy(waits, sel->waits, sel->nwaits * sizeof(*waits)), nw = sel->nwaits;
 	else {
@@ -107,17 +171,22 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	/* Count first, then fill. */
 	for (unsigned s = 0; s < ns; s++) {
 		const size_t *sizes;
-		size_t nsizes;
+		size_t nsizes, nsub = 0;
 
-		if (scen[s] == SC_COUNT) {
-			cap += (size_t)micro_expand(sel, NULL, 0);
+		if (!scen[s]) {
+			cap += (size_t)micro_expand(sel, NULL, 0) + listed_under(sel, SUITE_MICRO, topo, NULL);
 			continue;
 		}
-		sizes_for(sel, (enum scenario_kind)scen[s], &sizes, &nsizes);
-		cap += (size_t)ni * nw * np * scenario_cases((enum scenario_kind)scen[s], nsizes, pools, npool);
+		for (unsigned i = 0; i < ni; i++)
+			nsub += impls[i].family == scen[s]->family;
+		sizes_for(sel, scen[s], &sizes, &nsizes);
+		cap += nsub * nw * np * workload_cases(scen[s], nsizes, pools, npool);
 	}
 	if (cap == 0) {
-		snprintf(err, SUITE_ERRLEN, "the selection makes no case (pingpong and stream run at pool 1 only: add 1 to --pool)");
+		char why[256];
+
+		suite_pool1_names(why, sizeof(why));
+		snprintf(err, SUITE_ERRLEN, "the selection makes no case (%s: add 1 to --pool; a subject meets only the workloads of its family)", why);
 		return -EINVAL;
 	}
 	cases = calloc(cap, sizeof(*cases));
@@ -136,28 +205,31 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	}
 
 	for (unsigned s = 0; s < ns; s++) {
-		if (scen[s] == SC_COUNT) {
-			n += (size_t)micro_expand(sel, cases + n, (unsigned)(cap - n));
-			continue;
-		}
-		enum scenario_kind kind = (enum scenario_kind)scen[s];
 		const size_t *sizes;
 		size_t nsizes;
 
-		sizes_for(sel, kind, &sizes, &nsizes);
-		for (unsigned i = 0; i < ni; i++)
+		if (!scen[s]) {
+			n += (size_t)micro_expand(sel, cases + n, (unsigned)(cap - n));
+			n += listed_under(sel, SUITE_MICRO, topo, cases + n);
+			continue;
+		}
+		wl = scen[s];
+		sizes_for(sel, wl, &sizes, &nsizes);
+		for (unsigned i = 0; i < ni; i++) {
+			if (impls[i].family != wl->family)
+				continue; /* a subject meets the workloads of its own family */
 			for (unsigned w = 0; w < nw; w++)
 				for (unsigned p = 0; p < np; p++)
 					for (size_t z = 0; z < nsizes; z++)
 						for (unsigned q = 0; q < npool; q++) {
 							struct suite_case *c;
 
-							if (pairwise(kind) && pools[q] != 1)
-								continue; /* one pair */
+							if (!wl->pool_axis && pools[q] != 1)
+								continue; /* pool 1 only */
 							c = &cases[n++];
 							c->spec = (struct case_spec){
-								.kind = kind,
-								.ops = impls[i],
+								.workload = wl,
+								.subject = impls[i],
 								.wait = waits[w],
 								.size = sizes[z],
 								.pool = pools[q],
@@ -167,9 +239,10 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.timeout_ms = sel->timeout_ms,
 							};
 							snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u",
-								 scenario_name(kind), impls[i]->name, ipc_wait_name(waits[w]),
+								 wl->name, subject_name(&impls[i]), ipc_wait_name(waits[w]),
 								 placement_name(places[p]), sizes[z], pools[q]);
 						}
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		cases[i].index = (unsigned)i + 1;

@@ -8,14 +8,15 @@
 #include <stdio.h>
 
 #include "ipc.h"
-#include "scenario.h"
 #include "topo.h"
+#include "workload.h"
 
 #define SUITE_MAX_ITEMS 64   /* items in one comma list */
 #define SUITE_MAX_ARGS 256
 #define SUITE_ERRLEN 512
 
-/* The micro benchmarks (in-process) are a scenario of their own. */
+/* The micro benchmarks (in-process, bench/micro.c) are a scenario of their
+ * own; registry workloads with listed_under == SUITE_MICRO come with them. */
 #define SUITE_MICRO "micro"
 
 enum profile { PROFILE_QUICK = 0, PROFILE_FULL };
@@ -24,9 +25,10 @@ enum profile { PROFILE_QUICK = 0, PROFILE_FULL };
  * profile decides. */
 struct selection {
 	enum profile profile;
-	const struct ipc_ops *impls[SUITE_MAX_ITEMS];
+	struct subject impls[SUITE_MAX_ITEMS];  /* --impl: subjects of any family */
 	unsigned nimpls;
-	int scenarios[SUITE_MAX_ITEMS]; /* enum scenario_kind, or SC_COUNT for micro */
+	/* --scenario: registry workloads; NULL stands for the micro benchmarks */
+	const struct workload *scenarios[SUITE_MAX_ITEMS];
 	unsigned nscenarios;
 	size_t sizes[SUITE_MAX_ITEMS];
 	unsigned nsizes;
@@ -58,7 +60,7 @@ void suite_usage(FILE *f, const char *argv0);
 /* One case of the matrix. */
 struct suite_case {
 	char name[160];
-	bool micro;                 /* in-process micro benchmark */
+	bool micro;                 /* in-process micro benchmark (micro.c) */
 	int micro_kind;             /* see micro.c */
 	struct case_spec spec;      /* spec.placement points into the suite */
 	struct case_run *run;       /* open while Google Benchmark runs it */
@@ -79,6 +81,8 @@ struct suite {
 int suite_expand(const struct selection *sel, const struct topo *topo,
 		 struct suite *out, char *err);
 void suite_free(struct suite *s);
+/* "pingpong and stream run at pool 1 only", from the registry. */
+void suite_pool1_names(char *buf, size_t len);
 
 /* micro.c: in-process micro benchmarks and the cache-line floor probe. */
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "result.h"
-#include "scenario.h"
+#include "workload.h"
 
 void result_from_hist(struct result *res, const struct hist *lat,
 		      uint64_t msgs, uint64_t bytes, double seconds)

@@ -1,6 +1,7 @@
-/* t_scenario.c - every scenario x every mechanism x pool 1 and 2 runs a tiny
- * case whose counts add up; fake mechanisms that reorder, drop or corrupt
- * messages are caught. */
+/* t_scenario.c - every registry workload x every subject of its family x
+ * pool 1 and 2 (when the pool is an axis) runs a tiny case whose counts add
+ * up; fake mechanisms that reorder, drop or corrupt messages are caught.
+ * A workload added to the registry is tested here with no change. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,17 +9,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scenario.h"
+#include "channel.h"
 #include "sig.h"
 #include "testutil.h"
+#include "workload.h"
 
 #define TINY_ROUND 500       /* messages per round: enough to wrap small rings */
 #define TEST_TIMEOUT_MS 5000 /* channel timeout: a broken case fails, never hangs */
 #define ALARM_S 120
 
 struct tcase {
-	enum scenario_kind kind;
-	const struct ipc_ops *ops;
+	const struct workload *wl;
+	struct subject subject;
 	enum ipc_wait wait;
 	unsigned pool;
 	size_t size;
@@ -42,7 +44,7 @@ static void run_case(void **state)
 {
 	const struct tcase *t = *state;
 	struct case_spec spec = {
-		.kind = t->kind, .ops = t->ops, .wait = t->wait, .size = t->size,
+		.workload = t->wl, .subject = t->subject, .wait = t->wait, .size = t->size,
 		.pool = t->pool, .placement = &compact, .topo = topo,
 		.verify = VERIFY_FULL, .timeout_ms = TEST_TIMEOUT_MS,
 	};
@@ -65,7 +67,7 @@ static void run_case(void **state)
 		fail_msg("case_open: %s", why);
 	for (int round = 0; round < 2; round++) {
 		uint64_t n = TINY_ROUND + (uint64_t)round; /* odd and even counts */
-		uint64_t want = scenario_round_trip(t->kind) ? 2 * n : n;
+		uint64_t want = t->wl->delivered(t->pool, n);
 
 		rc = case_round(run, n, r, why);
 		if (rc < 0)
@@ -191,10 +193,10 @@ static const struct ipc_ops fake_ops = {
 	.forget = fake_forget, .destroy = fake_destroy,
 };
 
-static void caught(enum fault f, enum scenario_kind kind, const char *expect)
+static void caught(enum fault f, const char *workload, const char *expect)
 {
 	struct case_spec spec = {
-		.kind = kind, .ops = &fake_ops, .wait = IPC_WAIT_BLOCK, .size = 64,
+		.workload = wl_find(workload), .subject = { &family_channel, &fake_ops }, .wait = IPC_WAIT_BLOCK, .size = 64,
 		.pool = 1, .placement = &compact, .topo = topo,
 		.verify = VERIFY_SAMPLE, .timeout_ms = 2000,
 	};
@@ -221,7 +223,7 @@ static void caught(enum fault f, enum scenario_kind kind, const char *expect)
 static void reorder_stream(void **state)
 {
 	(void)state;
-	caught(FAULT_REORDER, SC_STREAM, "reordered");
+	caught(FAULT_REORDER, "stream", "reordered");
 }
 
 static void reorder_pingpong(void **state)
@@ -229,25 +231,26 @@ static void reorder_pingpong(void **state)
 	(void)state;
 	/* pingpong sends one message and waits: the held message never
 	 * leaves, so the round trip times out instead of reordering. */
-	caught(FAULT_REORDER, SC_PINGPONG, "failed");
+	caught(FAULT_REORDER, "pingpong", "failed");
 }
 
 static void drop_stream(void **state)
 {
 	(void)state;
-	caught(FAULT_DROP, SC_STREAM, "lost");
+	caught(FAULT_DROP, "stream", "lost");
 }
 
 static void corrupt_stream(void **state)
 {
 	(void)state;
-	caught(FAULT_CORRUPT, SC_STREAM, "corrupt");
+	caught(FAULT_CORRUPT, "stream", "corrupt");
 }
 
 static void bad_size(void **state)
 {
 	struct case_spec spec = {
-		.kind = SC_STREAM, .ops = ipc_registry[0], .wait = IPC_WAIT_BLOCK,
+		.workload = wl_find("stream"), .subject = { &family_channel, ipc_registry[0] },
+		.wait = IPC_WAIT_BLOCK,
 		.size = SCENARIO_MIN_SIZE - 1, .pool = 1, .placement = &compact,
 		.topo = topo, .timeout_ms = 1000,
 	};
@@ -260,19 +263,52 @@ static void bad_size(void **state)
 	assert_true(strncmp(why, "skipped:", 8) == 0);
 	spec.size = 64;
 	spec.pool = 0;
-	spec.kind = SC_PAIRS;
+	spec.workload = wl_find("pairs");
 	assert_int_equal(case_open(&run, &spec, why), -EINVAL);
+}
+
+/* One test per workload x subject x pool x size; a workload of a family
+ * without members (the floor) runs once at its own size. */
+static size_t add_cases(struct CMUnitTest *tests, struct tcase *tc, size_t n, size_t cap)
+{
+	static const size_t sizes[] = { 64, 4096 };
+	const struct workload *wl;
+
+	wl_for_each(wl) {
+		const void *t = wl->family->member(0);
+
+		for (unsigned m = 0; t || m == 0; t = wl->family->member(++m))
+			for (unsigned pool = 1; pool <= (wl->pool_axis ? 2u : 1u); pool++)
+				for (unsigned z = 0; z < (wl->sizes == WL_SIZES_FIXED ? 1u : 2u); z++) {
+					struct subject sub = { wl->family, t };
+					size_t size = wl->sizes == WL_SIZES_FIXED ? wl->fixed_size : sizes[z];
+					enum ipc_wait wait = wl->sizes == WL_SIZES_FIXED ? wl->fixed_wait : IPC_WAIT_BLOCK;
+					char *name;
+
+					if (n + 8 >= cap)
+						return n;
+					tc[n] = (struct tcase){ wl, sub, wait, pool, size };
+					if (asprintf(&name, "scenario: %s/%s/%s size %zu pool %u counts add up",
+						     wl->name, subject_name(&sub), ipc_wait_name(wait), size, pool) < 0)
+						return n;
+					tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case,
+									.initial_state = &tc[n] };
+					n++;
+					if (!t)
+						goto next;
+				}
+next:;
+	}
+	return n;
 }
 
 int main(void)
 {
-	static const enum scenario_kind kinds[] = { SC_PINGPONG, SC_STREAM, SC_PAIRS, SC_FANOUT, SC_FANIN };
-	static const size_t sizes[] = { 64, 4096 };
 	char terr[TOPO_ERRLEN];
 	static struct CMUnitTest *tests; /* static: reachable until exit */
 	static struct tcase *tc;
 	const struct ipc_ops *op;
-	size_t n = 0, cap = 512;
+	size_t n = 0, cap = 1024;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (topo_open(&topo, terr) < 0) {
@@ -283,31 +319,14 @@ int main(void)
 	tc = calloc(cap, sizeof(*tc));
 	if (!tests || !tc)
 		return 1;
-	ipc_for_each(op)
-		for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-			for (unsigned pool = 1; pool <= 2; pool++)
-				for (unsigned z = 0; z < 2; z++) {
-					char *name;
-
-					if ((kinds[k] == SC_PINGPONG || kinds[k] == SC_STREAM) && pool > 1)
-						continue;
-					if (n + 8 >= cap)
-						break;
-					tc[n] = (struct tcase){ kinds[k], op, IPC_WAIT_BLOCK, pool, sizes[z] };
-					if (asprintf(&name, "scenario: %s/%s/block size %zu pool %u counts add up",
-						     scenario_name(kinds[k]), op->name, sizes[z], pool) < 0)
-						return 1;
-					tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case,
-									.initial_state = &tc[n] };
-					n++;
-				}
+	n = add_cases(tests, tc, n, cap);
 	/* Spin waits: one pair per mechanism. */
 	ipc_for_each(op) {
 		char *name;
 
 		if (n + 8 >= cap)
 			break;
-		tc[n] = (struct tcase){ SC_PINGPONG, op, IPC_WAIT_SPIN, 1, 64 };
+		tc[n] = (struct tcase){ wl_find("pingpong"), { &family_channel, op }, IPC_WAIT_SPIN, 1, 64 };
 		if (asprintf(&name, "scenario: pingpong/%s/spin size 64 counts add up", op->name) < 0)
 			return 1;
 		tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case, .initial_state = &tc[n] };

@@ -1,0 +1,252 @@
+/* workload.h - what a case is: a subject (a member of a family, such as one
+ * channel mechanism) driven by a workload (pingpong, stream, ...), and the
+ * engine that opens, runs and closes any such case.
+ *
+ * HOW TO ADD A WORKLOAD
+ *   1. Write harness/workloads/NAME.c exporting one
+ *        const struct workload wl_NAME = { .name = "NAME", ... };
+ *      Fill every descriptive field (summary, family, latency, pool_axis,
+ *      procs_text + procs(), roles, sizes) and point .engine at the engine of
+ *      the family it drives (a channel workload uses &channel_engine and
+ *      describes its channel graph in .graph, see workloads/channel.h).
+ *   2. Add one line  X(wl_NAME)  to WORKLOADS() in workloads/registry.h.
+ *   Nothing else names it: --scenario, --list, --help, the case matrix,
+ *   --describe, the report and the tests walk the registry.
+ *
+ * HOW TO ADD A FAMILY (a new kind of subject, e.g. impl/sync.h)
+ *   Write one const struct family (name, summary, how to walk its own
+ *   registry of const tables) and its engine (struct wl_engine: the roles
+ *   each worker runs, in a pool of processes or threads), then add one line
+ *   X(family_NAME) to FAMILIES() in workloads/registry.h.  --impl finds a
+ *   subject in every family; a case pairs a subject only with workloads of
+ *   its own family.
+ *
+ * A case is opened once (what the pool shares created, workers started,
+ * placed, attached and warmed up, all outside any timed region), then runs
+ * timed rounds of n iterations, then is closed.
+ */
+#ifndef IPCLAB_WORKLOAD_H
+#define IPCLAB_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "ipc.h"
+#include "pool.h"
+#include "topo.h"
+
+#define SCENARIO_ERRLEN 512
+#define SCENARIO_LABELLEN 512
+/* Every message starts with a 16-byte header: sequence and sender (8 bytes)
+ * and the send timestamp (8 bytes).  Smaller messages cannot be checked. */
+#define SCENARIO_MIN_SIZE 16
+
+/* How much of each message the receiver checks (it always receives, i.e.
+ * copies, every byte). */
+enum verify_mode {
+	VERIFY_SAMPLE = 0, /* length, sequence, sender, and a tail word stamped
+			      with the sequence: catches loss, duplication,
+			      reordering and truncation at no measurable cost */
+	VERIFY_FULL = 1,   /* additionally every payload byte (a pattern that
+			      depends on the sequence; sender and receiver pay
+			      for it inside the timed region) */
+};
+
+/* What one latency sample of a workload is. */
+enum wl_latency {
+	WL_LAT_ROUND_TRIP = 0, /* there and back between two processes */
+	WL_LAT_ONE_WAY,        /* send timestamp to receipt, at a stated load */
+	WL_LAT_QUEUEING,       /* one way, flat out: includes time queued */
+	WL_LAT_OPERATION,      /* one operation in one process */
+	WL_LAT_LAP,            /* one full lap of a token around N processes */
+	WL_LAT_COUNT
+};
+const char *wl_latency_name(enum wl_latency l); /* "round trip", ... */
+
+/* The message sizes a profile gives a workload when --size is absent. */
+enum wl_sizes {
+	WL_SIZES_PAIR = 0, /* quick 64, 4k, 64k; full 16 B .. 1 MiB */
+	WL_SIZES_POOL,     /* quick 64; full 64, 4k, 64k */
+	WL_SIZES_FIXED,    /* always .fixed_size */
+};
+
+/* A family: one kind of const table (a channel's ipc_ops, a sync
+ * primitive's ops, ...) with its own registry. */
+struct family {
+	const char *name;
+	const char *summary;
+	/* Walk the family's registry: the i-th table, NULL after the last. */
+	const void *(*member)(unsigned i);
+	const char *(*member_name)(const void *table);
+	const char *(*member_summary)(const void *table);
+	/* IPC_WAIT_BIT() of every wait the member supports here (0: none
+	 * known).  May be NULL for a family without waits. */
+	unsigned (*member_waits)(const void *table);
+};
+
+/* A subject: one member of one family. */
+struct subject {
+	const struct family *family;
+	const void *table; /* e.g. const struct ipc_ops * for "channel" */
+};
+const char *subject_name(const struct subject *s);
+
+struct case_run;
+struct case_spec;
+
+/* What a worker reports after a round (its pool slot); the engine resets
+ * it, starts everyone together and stamps t_start/t_end. */
+struct wl_slot {
+	uint64_t progress;        /* operations handled so far (relaxed atomic) */
+	uint64_t t_start, t_end;
+	uint64_t received, bytes; /* checked messages / payload bytes */
+	uint64_t sum, sumsq;      /* of received sequence numbers, mod 2^64 */
+	struct hist lat;          /* samples; empty for roles that time nothing */
+};
+
+/* Tell the parent's watchdog this worker is moving (one relaxed store to its
+ * own slot line). */
+static inline void wl_tick(struct wl_slot *out, uint64_t v)
+{
+	__atomic_store_n(&out->progress, v, __ATOMIC_RELAXED);
+}
+
+/* The command of one round, as workers see it (pool_worker.cmd). */
+struct wl_cmd {
+	uint64_t n;        /* iterations this round, for the whole pool */
+	uint32_t verify;   /* enum verify_mode */
+	uint32_t pad;
+};
+
+/*
+ * A family's engine: what a case of that family does in the parent and in
+ * each worker.  The generic engine (engine.c) places, starts the pool,
+ * releases rounds, merges slots, checks counts and closes; these hooks do
+ * the family's part.  Worker hooks get w->arg == the struct case_run.
+ */
+struct wl_engine {
+	/* Parent, first: check the subject x workload pair and decide roles
+	 * (nothing outside this process made yet).  0; -ENOTSUP when the case
+	 * cannot run here (why "skipped: ..."); other -errno (why says so). */
+	int (*prepare)(struct case_run *r, char *why);
+	/* Parent, after placement: create what the workers share (channels,
+	 * shared memory).  Same returns as prepare. */
+	int (*create)(struct case_run *r, char *why);
+	/* Parent, after every worker started: drop what the parent holds. */
+	void (*started)(struct case_run *r);
+	/* Parent: remove everything prepare and create made (also after a
+	 * worker died, also after either failed half-way). */
+	void (*destroy)(struct case_run *r);
+	/* Does worker 'from' send to worker 'to'?  (The label's CPU classes.) */
+	bool (*talks)(const struct case_run *r, unsigned from, unsigned to);
+	/* Worker: attach what it uses, forget the rest (0 or -errno, w->err). */
+	int (*setup)(struct pool_worker *w);
+	/* Worker: one round of cmd->n iterations into out (0 or -errno, w->err). */
+	int (*round)(struct pool_worker *w, const struct wl_cmd *cmd, struct wl_slot *out);
+	void (*teardown)(struct pool_worker *w);
+	/* Parent, after a round whose counts add up: any further check over
+	 * the merged slots (NULL: none).  0 or -EPROTO with why. */
+	int (*check_round)(const struct case_run *r, uint64_t n, uint64_t sum, uint64_t sumsq, char *why);
+};
+
+struct workload {
+	const char *name;          /* first segment of case names, --scenario */
+	const char *summary;       /* one line for --help, --describe, report */
+	const struct family *family;
+	enum wl_latency latency;   /* what one latency sample is */
+	bool pool_axis;            /* false: runs at pool 1 only */
+	const char *procs_text;    /* processes for pool N: "2", "2N", "N+1" */
+	unsigned (*procs)(unsigned pool);
+	const char *roles;         /* the role of each process, one line */
+	/* Messages a round of n iterations delivers and checks. */
+	uint64_t (*delivered)(unsigned pool, uint64_t n);
+	enum wl_sizes sizes;
+	size_t fixed_size;         /* WL_SIZES_FIXED */
+	/* NULL: listed under its own name with every subject of its family.
+	 * Otherwise the scenario it is listed under, with no subject of its
+	 * own ("micro": micro/NAME/WAIT/PLACEMENT/size:N/pool:1, wait
+	 * fixed_wait, on --cpus or else compact). */
+	const char *listed_under;
+	enum ipc_wait fixed_wait;
+	const struct wl_engine *engine;
+	const void *graph;         /* the engine's part of this workload */
+};
+
+/* The registries (workloads/registry.c), NULL-terminated, in list order. */
+extern const struct workload *const wl_registry[];
+extern const struct family *const family_registry[];
+#define wl_for_each(wl) \
+	for (const struct workload *const *wl##_it = wl_registry; ((wl) = *wl##_it) != NULL; wl##_it++)
+#define family_for_each(f) \
+	for (const struct family *const *f##_it = family_registry; ((f) = *f##_it) != NULL; f##_it++)
+const struct workload *wl_find(const char *name);
+const struct family *family_find(const char *name);
+/* A subject by name in any family.  0, or -ENOENT. */
+int subject_find(const char *name, struct subject *out);
+/* Does the workload run with its pool size given (an axis) or at 1? */
+unsigned wl_pool(const struct workload *wl, unsigned pool);
+
+struct case_spec {
+	const struct workload *workload;
+	struct subject subject;        /* family == workload->family, or none */
+	enum ipc_wait wait;
+	size_t size;                   /* bytes per message, header included */
+	unsigned pool;                 /* 1 when the workload has no pool axis */
+	const struct placement *placement;
+	const struct topo *topo;
+	enum verify_mode verify;
+	unsigned depth;                /* channel depth; 0: mechanism default */
+	unsigned timeout_ms;           /* channel timeout and watchdog floor */
+};
+
+/* What one round measured (merged over the pool). */
+struct case_round {
+	uint64_t n;                /* iterations: messages, round trips, laps */
+	uint64_t delivered;        /* messages received and checked */
+	uint64_t bytes;            /* payload bytes received and checked */
+	uint64_t elapsed_ns;       /* first worker start .. last worker end */
+	struct hist lat;           /* per-iteration samples, ns */
+};
+
+/* An open case.  Engines read and fill it; callers use the functions. */
+struct case_run {
+	struct case_spec spec;
+	unsigned nprocs;
+	int *cpus;
+	bool oversubscribed, dead;
+	struct pool *pool;
+	void *fam;                     /* the family engine's state */
+	char note[64];                 /* label suffix, e.g. " fanout=..." */
+	bool per_worker;               /* fanout over one channel per consumer */
+	char label[SCENARIO_LABELLEN];
+};
+
+/*
+ * Open a case: check it, place, create what the pool shares, start and
+ * attach the workers.  Returns 0; -ENOTSUP when the case cannot run on this
+ * subject or machine (why: "skipped: ..."); another -errno when it failed
+ * (why says so).  On error nothing is left behind.
+ */
+int case_open(struct case_run **out, const struct case_spec *spec, char *why);
+
+/* One timed round of n iterations.  0, or -errno with why; after an error
+ * the case is dead (its pool killed) and only case_close() may follow.
+ * -EINTR when the user interrupted (sig_pending()). */
+int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why);
+
+/* A warm-up round whose results are dropped. */
+int case_warmup(struct case_run *r, uint64_t n, char *why);
+
+/* The label: "cpus=0,1 class=same-package" (+ " fanout=per-worker"). */
+const char *case_label(const struct case_run *r);
+bool case_oversubscribed(const struct case_run *r);
+bool case_per_worker_channels(const struct case_run *r);
+unsigned case_procs(const struct case_run *r);
+
+/* Stop the workers, reap them, destroy what the case made.  0 or -errno
+ * with why (why may be NULL) when a worker had to be killed. */
+int case_close(struct case_run *r, char *why);
+
+#endif

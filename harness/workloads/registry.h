@@ -1,0 +1,23 @@
+/* registry.h - every workload and every family, one line each.
+ *
+ * Adding a workload: write harness/workloads/NAME.c exporting
+ * `const struct workload wl_NAME` (see workload.h, "HOW TO ADD A
+ * WORKLOAD"), then add X(wl_NAME) below, where it should sort in --list.
+ * Adding a family: X(family_NAME) in FAMILIES.
+ */
+#ifndef IPCLAB_WORKLOAD_REGISTRY_H
+#define IPCLAB_WORKLOAD_REGISTRY_H
+
+#define FAMILIES(X) \
+	X(family_channel) \
+	X(family_memory)
+
+#define WORKLOADS(X) \
+	X(wl_pingpong) \
+	X(wl_stream) \
+	X(wl_pairs) \
+	X(wl_fanout) \
+	X(wl_fanin) \
+	X(wl_cacheline)
+
+#endif
