@@ -14,6 +14,9 @@ GENERATOR ?= Ninja
 PROFILE ?= quick
 PROVE ?= prove
 PROVE_FLAGS ?= --timer --failures
+# The scripts need numpy/scipy: Debian's Python has them (python3-scipy from
+# make deps); the python3 first on PATH may be another one without them.
+PYTHON ?= /usr/bin/python3
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
@@ -48,19 +51,19 @@ bench: build
 	@dir="results/$$(uname -n)/$$(date -u +%Y%m%dT%H%M%SZ)"; \
 	$(BUILD)/ipclab --profile=$(PROFILE) --out="$$dir" $(BENCH_ARGS); rc=$$?; \
 	if [ ! -f "$$dir/bench.json" ]; then echo "make bench: no results written (ipclab exited $$rc)" >&2; exit 1; fi; \
-	scripts/report.py "$$dir" >&2 || exit $$?; \
+	$(PYTHON) scripts/report.py "$$dir" >&2 || exit $$?; \
 	echo "$$dir"; exit $$rc
 
 # Plots, report.md, report.tex (and report.pdf with pdflatex) for one run.
 report: deps
 	@test -n "$(RESULTS)" || { echo "usage: make report RESULTS=results/HOST/YYYYmmddTHHMMSSZ" >&2; exit 2; }
-	scripts/report.py "$(RESULTS)"
+	$(PYTHON) scripts/report.py "$(RESULTS)"
 
 # A is the baseline; tables on stdout and in OUT (default results/compare-STAMP/).
 COMPARE_MORE := C D E F G H
 compare: deps
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=DIR B=DIR [C=DIR ...] [OUT=DIR]" >&2; exit 2; }
-	scripts/compare.py $(if $(OUT),--out "$(OUT)") "$(A)" "$(B)" $(foreach v,$(COMPARE_MORE),$(if $($(v)),"$($(v))"))
+	$(PYTHON) scripts/compare.py $(if $(OUT),--out "$(OUT)") "$(A)" "$(B)" $(foreach v,$(COMPARE_MORE),$(if $($(v)),"$($(v))"))
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -1,9 +1,14 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # compare.t - TAP tests of scripts/compare.py and of the Mann-Whitney U test
-# in scripts/ipclab_results.py, on the fixtures in tests/fixtures/.
+# (scripts/ipclab/stats.py, scipy.stats.mannwhitneyu), on the fixtures in
+# tests/fixtures/.  The U test is checked against hand-computed values and
+# against the hand-rolled test the scripts had before scipy
+# (tests/fixtures/mwu_oracle.py).
 import glob
+import itertools
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -15,7 +20,9 @@ sys.path.insert(0, os.path.join(HERE, "fixtures"))
 import tap  # noqa: E402
 
 sys.path.insert(0, tap.SCRIPTS)
-import ipclab_results as R  # noqa: E402
+import mwu_oracle  # noqa: E402
+from ipclab import results  # noqa: E402
+from ipclab import stats as R  # noqa: E402
 
 T = tap.Tap()
 W = tap.workdir()
@@ -60,6 +67,55 @@ def _():
 	u, p, how = R.mann_whitney_u(b, a)
 	assert how == "normal" and u == 10.5, (u, how)
 	assert abs(p - 0.008939117904341874) < 1e-12, p
+
+
+def same_as_oracle(x, y):
+	u0, p0, how0 = mwu_oracle.mann_whitney_u(x, y)
+	u1, p1, how1 = R.mann_whitney_u(x, y)
+	assert (u0, how0) == (u1, how1), (x, y, u0, how0, u1, how1)
+	assert abs(p1 - p0) <= 1e-12 * p0, (x, y, p0, p1)
+	return how1
+
+
+@T.test("compare: the scipy U test gives the old hand-rolled test's U, p "
+	"and method on the fixtures: every metric of every case that two "
+	"folders share, and every pair of p50 samples")
+def _():
+	runs = [results.load(d) for d in (tap.ALPHA, tap.BETA, tap.GAMMA,
+					  tap.DELTA)]
+	seen = {"exact": 0, "normal": 0}
+	for ra, rb in itertools.combinations(runs, 2):
+		for name in sorted(set(ra.cases) & set(rb.cases)):
+			a, b = ra.cases[name], rb.cases[name]
+			for m in sorted(set().union(*a.reps, *b.reps)):
+				x, y = a.values(m), b.values(m)
+				if x and y:
+					seen[same_as_oracle(x, y)] += 1
+	p50 = [c.values("p50_ns") for r in runs for c in r.cases.values()
+	       if c.values("p50_ns")]
+	for x, y in itertools.combinations(p50, 2):
+		seen[same_as_oracle(x, y)] += 1
+	# both methods were exercised
+	assert seen["exact"] > 1000 and seen["normal"] > 200, seen
+
+
+@T.test("compare: the scipy U test gives the old test's results on seeded "
+	"random samples (ties or none, 1 to 30 per side)")
+def _():
+	seed = 20261202
+	rng = random.Random(seed)
+	seen = {"exact": 0, "normal": 0}
+	for _ in range(400):
+		span = rng.choice((6, 50, 10 ** 6))
+		x = [rng.randint(0, span) for _ in range(rng.randint(1, 30))]
+		y = [rng.randint(0, span) + rng.choice((0, 4))
+		     for _ in range(rng.randint(1, 30))]
+		seen[same_as_oracle(x, y)] += 1
+	# 25 per side is still exact without ties, 26 is not
+	a, b = list(range(25)), list(range(100, 125))
+	assert same_as_oracle(a, b) == "exact"
+	assert same_as_oracle(a + [-1], b) == "normal"
+	assert seen["exact"] > 20 and seen["normal"] > 20, (seed, seen)
 
 
 @T.test("compare: runs on two machines, exit 0, tables on stdout and in "
@@ -163,6 +219,7 @@ def _():
 	row = tap.row_of(sec, PIPE64)
 	# C is A again: ratio 1, p = 1
 	assert row[6] == "1.000" and row[7] == "1", row
+	assert "drift" not in head, head	# no sentinels: no drift column
 
 
 def one_line_error(args, path=None):
@@ -204,6 +261,83 @@ def _():
 		for n in dirs + files:
 			assert "tmp" not in n, os.path.join(root, n)
 	assert not glob.glob(os.path.join(tap.FIXTURES, "*", "*", "plots"))
+
+
+# --- sentinels: "within drift" (gamma and delta carry sentinel readings) ---
+
+def gd():
+	if "gd" not in state:
+		out = os.path.join(W, "gd")
+		rc, text, err = tap.run("compare.py", "--out", out, tap.GAMMA,
+					tap.DELTA)
+		assert rc == 0, "rc %d: %s" % (rc, err)
+		state["gd"] = tap.read(os.path.join(out, "compare.md"))
+		state["gdtex"] = tap.read(os.path.join(out, "compare-tables.tex"))
+	return state["gd"]
+
+
+@T.test("compare: a difference smaller than the larger sentinel move of "
+	"either side is within drift, a larger one beyond")
+def _():
+	sec = tap.section(gd(), "p50 latency")
+	head = [ln for ln in sec.splitlines() if ln.startswith("|")][0]
+	assert "| drift (B vs A) |" in head, head
+	# medians 20100 vs 21105: 5 %; gamma's wake probe 20000 -> 22000: 10 %
+	row = tap.row_of(sec, "pingpong/pipe/block/cpus/size:64/pool:1")
+	assert row[5] == "within drift (5.0% < 10%)", row
+	# 505 vs 800: 58 %; gamma's drifted repetition: line 150 -> 480, 220 %
+	row = tap.row_of(sec, "pingpong/shmring/spin/cpus/size:64/pool:1")
+	assert row[5] == "within drift (58% < 220%)", row
+	# 100000 vs 110000: 10 %; the sentinels moved 1 % at most
+	row = tap.row_of(sec, "stream/pipe/block/cpus/size:64/pool:1")
+	assert row[5] == "beyond drift (10% >= 1.0%)", row
+	sec = tap.section(gd(), "messages/s")
+	row = tap.row_of(sec, "stream/pipe/block/cpus/size:64/pool:1")
+	assert row[5].startswith("beyond drift ("), row
+	assert "within drift" in state["gdtex"]
+
+
+@T.test("compare: a side without sentinel readings leaves the other side's "
+	"move as the bound")
+def _():
+	sec = tap.section(gd(), "p50 latency")
+	# 120000 vs 121200: 1 %; only gamma has readings, wake moved 3 %
+	row = tap.row_of(sec, "stream/pipe/block/cpus/size:4096/pool:1")
+	assert row[5] == "within drift (1.0% < 3.0%)", row
+
+
+@T.test("compare: each side says how it was read and how many of its "
+	"cases drifted; latency words come from the descriptions")
+def _():
+	md = gd()
+	assert "- **A**: gamma" in md and "read with its own describe.json; " \
+		"1 of 9 cases drifted" in md, md[:600]
+	assert "0 of 8 cases drifted" in md
+	assert "stream: queueing delay at saturation" in md
+	assert "ring: lap time" in md
+	cmp_ab = tap.read(os.path.join(OUT, "compare.md"))
+	assert "no describe.json: read with the frozen description" in cmp_ab
+	assert "stream: queueing delay at saturation" in cmp_ab
+	assert "one way" not in cmp_ab and "one-way latency" not in \
+		cmp_ab.split("stream: ")[1].split(";")[0]
+
+
+@T.test("compare: without scipy, one line saying what to install, exit 2, "
+	"nothing written")
+def _():
+	fake = os.path.join(W, "noscipy", "scipy")
+	os.makedirs(fake)
+	with open(os.path.join(fake, "__init__.py"), "w") as f:
+		f.write("raise ImportError('no scipy in this test')\n")
+	env = dict(os.environ, PYTHONPATH=os.path.dirname(fake))
+	out = os.path.join(W, "o-noscipy")
+	rc, text, err = tap.run("compare.py", "--out", out, tap.ALPHA,
+				tap.BETA, env=env)
+	assert rc == 2, (rc, err)
+	lines = err.strip().splitlines()
+	assert len(lines) == 1 and "python3-scipy" in lines[0] and \
+		"/usr/bin/python3" in lines[0], lines
+	assert text == "" and not os.path.exists(out)
 
 
 try:

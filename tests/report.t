@@ -1,6 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # report.t - TAP tests of scripts/report.py (and plot.py) on the fixture
-# result folders in tests/fixtures/ (see make_fixtures.py there).
+# result folders in tests/fixtures/ (see make_fixtures.py there): alpha and
+# beta predate describe.json, gamma has one, sentinels and perf counters.
 import glob
 import json
 import os
@@ -13,10 +14,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 				"fixtures"))
 import tap  # noqa: E402
 
+sys.path.insert(0, tap.SCRIPTS)
+
 T = tap.Tap()
 W = tap.workdir()
 A = tap.copy_fixture(tap.ALPHA, W)
 B = tap.copy_fixture(tap.BETA, W)
+G = tap.copy_fixture(tap.GAMMA, W)
 state = {}
 
 
@@ -56,20 +60,51 @@ def _():
 	assert want50 == "21.6 (21.2–22.1)", want50
 	md = state["md"]
 	sec = md.split("## Round-trip latency")[1].split("##")[0]
-	row = tap.row_of(sec, "pipe", "block", "compact", "64", "1")
-	assert row[5] == want50, row
-	assert row[6] == want99, row
-	assert row[7] == "9", row
+	row = tap.row_of(sec, "pingpong", "pipe", "block", "compact", "64", "1")
+	assert row[6] == want50, row
+	assert row[7] == want99, row
+	assert row[8] == "9", row
 
 
-@T.test("report: one-way table lists stream and pairs, not pingpong")
+@T.test("report: one-way table lists pairs and fanout, not pingpong or "
+	"stream")
 def _():
-	sec = state["md"].split("## One-way latency")[1].split("## ")[0]
+	sec = tap.section(state["md"], "One-way latency (pairs, fanout)")
 	row = tap.row_of(sec, "pairs", "shmring", "4")
 	es = entries(A, "pairs/shmring/block/compact/size:64/pool:4")
 	want = "%.1f" % (tap.median([e["p50_ns"] for e in es]) / 1e3)
 	assert row[6].startswith(want + " ("), (row, want)
-	assert "pingpong" not in sec
+	assert tap.row_of(sec, "fanout", "pipe", "2")
+	assert "| pingpong |" not in sec and "| stream |" not in sec
+
+
+def stream_words(folder, md):
+	"""Every place the flat-out stream's latency is named."""
+	sec = tap.section(md, "Queueing delay at saturation (stream)")
+	assert "not the mechanism's one-way latency" in sec, sec
+	for n in ("lat-stream-block", "spectrum-stream-block"):
+		gp = tap.read(os.path.join(folder, "plots", "gp", n + ".gp"))
+		assert "queueing delay at saturation (µs)" in gp, n
+		assert "one-way" not in gp, n
+	cap = [ln for ln in md.splitlines() if ln.startswith("*stream")]
+	assert cap and all("queueing delay at saturation" in ln or
+			   "throughput" in ln for ln in cap), cap
+	assert not any("one-way" in ln for ln in cap), cap
+	tex = tap.read(os.path.join(folder, "report.tex"))
+	assert "Queueing delay at saturation (stream)" in tex
+	assert "\\texttt{stream} gives queueing delay at saturation" in tex
+	return sec
+
+
+@T.test("report: the flat-out stream's latency is 'queueing delay at "
+	"saturation' in tables, figures and text, never one-way latency")
+def _():
+	sec = stream_words(A, state["md"])
+	es = entries(A, "stream/pipe/block/compact/size:64/pool:1")
+	p50 = [e["p50_ns"] for e in es]
+	row = tap.row_of(sec, "stream", "pipe", "block", "64")
+	assert row[6] == "%.1f (%.1f–%.1f)" % (
+		tap.median(p50) / 1e3, min(p50) / 1e3, max(p50) / 1e3), row
 
 
 @T.test("report: throughput is the median messages/s and MB/s of the "
@@ -135,7 +170,9 @@ def _():
 		  "\\toprule", "\\midrule", "\\bottomrule",
 		  "\\section{Methodology}", "CLOCK\\_MONOTONIC",
 		  "kvm-clock", "about 21\\,ns", "``debug''",
-		  "0.1 s or 1000 messages", "\\emph{round trip}",
+		  "0.1 s or 1000 messages",
+		  "\\texttt{pingpong} gives round-trip latency: a sample is a "
+		  "message to the partner and its reply back",
 		  "ipclab\\_mitigations"):
 		assert s in tex, s
 	assert "21.6 (21.2--22.1)" in tex
@@ -154,7 +191,7 @@ def _():
 	med = {e["aggregate_name"]: e for e in med}
 	want = "%.3g (±%.3f)" % (med["median"]["p50_ns"] / 1e3,
 				  med["stddev"]["p50_ns"] / 1e3)
-	sec = md.split("## One-way latency")[1].split("## ")[0]
+	sec = tap.section(md, "Queueing delay at saturation")
 	row = tap.row_of(sec, "stream", "pipe", "block", "4096")
 	assert row[6] == want, (row, want)
 
@@ -220,6 +257,200 @@ def _():
 	rc, out, err = tap.run("report.py")
 	assert rc == 2 and len(err.strip().splitlines()) == 1, (rc, err)
 	assert err.startswith("usage:"), err
+
+
+# --- folders that describe themselves (describe.json), sentinels, perf ---
+
+def gamma_md():
+	if "gmd" not in state:
+		rc, out, err = tap.run("report.py", G)
+		assert rc == 0, "rc %d: %s" % (rc, err)
+		state["gmd"] = tap.read(os.path.join(G, "report.md"))
+	return state["gmd"]
+
+
+def plan(folder):
+	"""report.md's text and the names of the figures it would draw, from
+	the package in this process (no gnuplot: fast)."""
+	from ipclab import plot, report, results
+	run = results.load(folder)
+	figs, skipped = plot.figures(run)
+	return report.markdown(run, figs, skipped, ""), [f.name for f in figs]
+
+
+def set_describe(folder, edit):
+	p = os.path.join(folder, "describe.json")
+	with open(p) as f:
+		doc = json.load(f)
+	edit(doc)
+	with open(p, "w") as f:
+		json.dump(doc, f)
+
+
+@T.test("report: a folder with describe.json is read through it: its own "
+	"workload (ring, a lap) gets a table and a figure")
+def _():
+	md = gamma_md()
+	assert "**Layout**: read with its own describe.json" in md
+	sec = tap.section(md, "Lap time (ring)")
+	assert "A sample is one full lap of a token around the ring." in sec
+	es = entries(G, "ring/pipe/block/cpus/size:64/pool:2")
+	p50 = [e["p50_ns"] for e in es]
+	assert sorted(p50) == [39600, 40000, 40400], p50
+	row = tap.row_of(sec, "ring", "pipe", "block", "cpus", "64", "2")
+	assert row[6] == "40.0 (39.6–40.4)", row
+	tap.check_magic(os.path.join(G, "plots", "pool-ring-block.png"))
+	gp = tap.read(os.path.join(G, "plots", "gp", "pool-ring-block.gp"))
+	assert "lap time p99 (µs)" in gp
+	stream_words(G, md)
+
+
+@T.test("report: what a latency is comes from the folder's description, "
+	"not from the scripts")
+def _():
+	d = tap.copy_fixture(tap.GAMMA, os.path.join(W, "described"))
+
+	def edit(doc):
+		for w in doc["workloads"]:
+			if w["name"] == "stream":
+				w["latency"] = "one way"
+		doc["workloads"] = [w for w in doc["workloads"]
+				    if w["name"] != "ring"]
+	set_describe(d, edit)
+	md, figs = plan(d)
+	sec = tap.section(md, "One-way latency (stream, pairs)")
+	assert tap.row_of(sec, "stream", "pipe", "4096")
+	assert "Queueing delay" not in md and "## Lap time" not in md
+	sec = tap.section(md, "Other cases")
+	assert tap.row_of(sec, "ring/pipe/block/cpus/size:64/pool:3")
+	assert "pool-ring-block" not in figs, figs
+	assert "lat-stream-block" in figs, figs
+
+
+@T.test("report: a folder without describe.json is read with the frozen "
+	"pre-describe layout, which knows no later workload")
+def _():
+	assert "**Layout**: no describe.json: read with the frozen " \
+		"description" in state["md"]
+	frozen = json.loads(tap.read(os.path.join(
+		tap.SCRIPTS, "ipclab", "pre_describe.json")))
+	assert [w["name"] for w in frozen["workloads"]] == [
+		"pingpong", "stream", "pairs", "fanout", "fanin", "micro"]
+	assert [s["name"] for s in frozen["subjects"]][:8] == [
+		"pipe", "fifo", "mqueue", "shmring", "unix-stream", "unix-dgram",
+		"unix-seqpacket", "tcp"]
+	# an old folder holding a ring case: ring is not in the old layout
+	d = tap.copy_fixture(tap.ALPHA, os.path.join(W, "old-ring"))
+	p = os.path.join(d, "bench.json")
+	doc = json.loads(tap.read(p))
+	ring = [e for e in json.loads(tap.read(os.path.join(
+		tap.GAMMA, "bench.json")))["benchmarks"]
+		if e["name"].startswith("ring/")]
+	doc["benchmarks"] += ring
+	with open(p, "w") as f:
+		json.dump(doc, f)
+	md, figs = plan(d)
+	assert "## Lap time" not in md and "pool-ring-block" not in figs
+	sec = tap.section(md, "Other cases")
+	assert tap.row_of(sec, "ring/pipe/block/cpus/size:64/pool:2")
+
+
+@T.test("report: a malformed describe.json gives one line naming it, "
+	"exit 2, nothing written")
+def _():
+	d = tap.copy_fixture(tap.GAMMA, os.path.join(W, "bad-describe"))
+	p = os.path.join(d, "describe.json")
+	before = sorted(os.listdir(d))
+	with open(p, "w") as f:
+		f.write('{"ipclab_describe": 1, "families": [')
+	line = one_line_error([d], p)
+	assert "not valid JSON" in line, line
+	set_describe_raw = {"ipclab_describe": 2, "families": []}
+	with open(p, "w") as f:
+		json.dump(set_describe_raw, f)
+	line = one_line_error([d], p)
+	assert "version 1" in line, line
+	good = json.loads(tap.read(os.path.join(tap.GAMMA, "describe.json")))
+	del good["workloads"]
+	with open(p, "w") as f:
+		json.dump(good, f)
+	line = one_line_error([d], p)
+	assert "\"workloads\"" in line, line
+	assert sorted(os.listdir(d)) == before, os.listdir(d)
+
+
+@T.test("report: drifted rows are marked, counted, and every row shows "
+	"its sentinels beside its figures")
+def _():
+	md = gamma_md()
+	sec = tap.section(md, "Sentinels and drift")
+	# only shmring's repetition 0 moved more than the factor 1.5
+	assert sec.strip().startswith("1 of 9 cases drifted"), sec
+	assert "factor of 1.5" in sec
+	sec = tap.section(md, "Round-trip latency (pingpong)")
+	head = [ln for ln in sec.splitlines() if ln.startswith("|")][0]
+	head = [c.strip() for c in head.strip("|").split("|")]
+	assert head[-3:] == ["Line ns", "Wake µs", "Drift"], head
+	row = tap.row_of(sec, "pingpong", "shmring", "spin")
+	# line before 150,150,152 -> median 150; after 480,155,150 -> 155
+	assert row[-3:] == ["150→155", "20.0→20.5", "1/3"], row
+	row = tap.row_of(sec, "pingpong", "pipe", "block", "")
+	assert row[-3:] == ["150→160", "20.0→22.0", "0/9"], row
+	sec = tap.section(md, "Throughput")
+	assert tap.row_of(sec, "pingpong", "shmring", "1/3")
+	assert "*spectrum-pingpong-spin*" not in md
+	cap = [ln for ln in md.splitlines()
+	       if ln.startswith("*pingpong round-trip latency percentiles") and
+	       "spin wait" in ln]
+	assert len(cap) == 1 and "1 of 1 cases in this figure drifted" in \
+		cap[0], cap
+	tex = tap.read(os.path.join(G, "report.tex"))
+	assert "150$\\rightarrow$155" in tex
+
+
+@T.test("report: a folder without sentinels has no drift section, "
+	"sentinel columns or perf section")
+def _():
+	md = state["md"]
+	for s in ("## Sentinels", "Line ns", "| Drift", "drifted",
+		  "## Checked against perf"):
+		assert s not in md, s
+
+
+@T.test("report: perf bench's figure before and after the pipe ping-pong, "
+	"and ipclab's mean over it")
+def _():
+	md = gamma_md()
+	sec = tap.section(md, "Checked against perf bench")
+	assert "perf bench sched pipe -l 20000" in sec
+	es = entries(G, "pingpong/pipe/block/cpus/size:64/pool:1")
+	mean = tap.median([e["real_time"] for e in es])
+	assert mean == 21708, mean	# 20100 ns p50 * 1.08
+	row = tap.row_of(sec, "pingpong/pipe/block/cpus/size:64/pool:1")
+	# 21708 / 19000 = 1.1425, 21708 / 21000 = 1.0337
+	assert row[1:] == ["19.0", "21.0", "21.7", "1.14", "1.03"], row
+	assert len([ln for ln in sec.splitlines()
+		    if ln.startswith("| pingpong")]) == 1
+
+
+@T.test("report: a case with a non-default axis is its own row and its "
+	"own line in the figures")
+def _():
+	md = gamma_md()
+	sec = tap.section(md, "Round-trip latency (pingpong)")
+	row = tap.row_of(sec, "pingpong", "pipe", "workers:thread")
+	assert row[7] == "18.0 (17.9–18.3)", row
+	gp = tap.read(os.path.join(G, "plots", "gp",
+				   "spectrum-pingpong-block.gp"))
+	assert "'pipe workers:thread block'" in gp and "'pipe block'" in gp
+
+
+@T.test("report: an interrupted case is listed as interrupted with its "
+	"reason")
+def _():
+	sec = tap.section(gamma_md(), "Skipped and failed cases")
+	row = tap.row_of(sec, "pingpong/unix-stream/block/cpus/size:64/pool:1")
+	assert row[1] == "interrupted" and "SIGINT" in row[2], row
 
 
 try:

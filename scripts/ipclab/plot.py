@@ -648,7 +648,8 @@ def render(figs, folder):
 
 def main(argv):
 	import argparse
-	ap = argparse.ArgumentParser(prog="plot.py", description=__doc__.split("\n")[0])
+	ap = argparse.ArgumentParser(prog="plot.py",
+				     description=__doc__.split("\n")[0])
 	ap.add_argument("--out", help="folder for overlay figures")
 	ap.add_argument("results", nargs="*")
 	a = ap.parse_args(argv)

@@ -419,7 +419,7 @@ def methodology(run):
 	kinds = []
 	for kind in d.kinds():
 		ws = d.workloads_of(kind)
-		kinds.append("for %s a sample is %s (%s)" % (
+		kinds.append("%s gives %s: a sample is %s" % (
 			", ".join("\\texttt{%s}" % t(w) for w in ws),
 			t(d.latency_label(ws[0])), t(LATENCY_NOTE.get(kind, kind))))
 	p.append("\\paragraph{What a latency is.} Latencies are percentiles "
