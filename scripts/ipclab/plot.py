@@ -671,11 +671,17 @@ def main(argv):
 		folder = a.out or "."
 		os.makedirs(folder, exist_ok=True)
 	try:
-		for f in render(figs, folder):
-			print(os.path.join(folder, f))
+		written = render(figs, folder)
 	except PlotError as e:
 		print("plot.py: %s" % e, file=sys.stderr)
 		return 1
+	try:
+		for f in written:
+			print(os.path.join(folder, f))
+		sys.stdout.flush()
+	except BrokenPipeError:
+		# stdout closed early (| head): the figures are written.
+		os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 	for s in skipped:
 		print("not drawn: %s" % s, file=sys.stderr)
 	return 0
