@@ -1,6 +1,8 @@
-/* gbench.h - a small C API over Google Benchmark (1.7).  bench/gbench.cc is
- * its only implementation and the only C++ in ipclab.  No C++ exception
- * crosses into C: every entry point catches and reports.
+/* gbench.h - a small C API over Google Benchmark (1.7): its flags, its
+ * result format, reporters and aggregates, with a runner of our own (see
+ * bench/gbench.cc for why).  bench/gbench.cc is its only implementation and
+ * the only C++ in ipclab.  No C++ exception crosses into C: every entry
+ * point catches and reports.
  *
  * Usage:
  *   gb_init(&argc, argv);                         // consumes --benchmark_*
@@ -87,10 +89,46 @@ long gb_filter_count(const char *const *names, size_t n, const char *suffix,
 /* The file report's path in effect ("" when there is none). */
 const char *gb_output(void);
 
-/* Run every registered case that the --benchmark_filter selects, with the
- * console reporter (and the file reporter when --benchmark_out is set).
- * Returns the number of cases run, or -1 on an internal error. */
+/* Run every registered case that the --benchmark_filter selects, each
+ * repetition in turn (gb_select, gb_report_open, gb_call per repetition,
+ * gb_report_close).  Returns the number of cases run, or -1 on an internal
+ * error. */
 long gb_run(void);
+
+/* --- a runner of the caller's own, one repetition at a time --- */
+/* --benchmark_enable_random_interleaving and --benchmark_list_tests. */
+bool gb_random_interleaving(void);
+bool gb_list_tests(void);
+/* The cases --benchmark_filter selects, in registration order: up to max
+ * into out (out may be NULL); returns how many there are.  Call once before
+ * gb_report_open. */
+size_t gb_select(struct gb_bench **out, size_t max);
+const char *gb_name(const struct gb_bench *b);
+/* One repetition of case b: the first that finishes sizes the case to
+ * --benchmark_min_time (as the library does: 1, 10, ... iterations, each a
+ * call of the case function; stop() is asked between two such calls), the
+ * others run that many iterations.  The repetition is kept (in run order)
+ * unless stopped: GB_CALL_OK, GB_CALL_FAILED (kept with its error), or 0
+ * when nothing was kept. */
+enum { GB_CALL_OK = 1, GB_CALL_FAILED = 2 };
+int gb_call(struct gb_bench *b, bool (*stop)(void));
+/* The error message of b's last kept repetition, NULL when it finished. */
+const char *gb_last_error(const struct gb_bench *b);
+/* Forget b's last kept repetition (it was interrupted: never reported). */
+void gb_drop_last(struct gb_bench *b);
+/* Add a plain counter to b's last kept repetition. */
+void gb_last_counter(struct gb_bench *b, const char *name, double value);
+unsigned gb_runs_kept(const struct gb_bench *b);
+/* Start the reports: the display (--benchmark_format) and, when
+ * --benchmark_out is set, the file, each with the context.  0 or -errno. */
+int gb_report_open(void);
+/* Show b's last kept repetition on the display, as it finishes. */
+void gb_report_show_last(const struct gb_bench *b);
+/* Every selected case's kept repetitions and their aggregates (over the
+ * repetitions that finished with the first one's iteration count) into the
+ * file, the aggregates onto the display, in registration order; close both.
+ * 0, or -EIO when the file could not be written whole. */
+int gb_report_close(void);
 void gb_shutdown(void);
 
 /* --- inside a case function --- */

@@ -1,21 +1,24 @@
-/* main.c - build/ipclab: parse, expand, register every case with Google
- * Benchmark, run, and keep the results (also when interrupted). */
+/* main.c - build/ipclab: parse, expand, register every case, run them with
+ * our runner (runner.c), and keep the results in the results folder
+ * (outdir.c) with their context (context.c), also when interrupted. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "context.h"
 #include "gbench.h"
-#include "result.h"
+#include "outdir.h"
+#include "rerun.h"
+#include "runner.h"
 #include "sig.h"
 #include "suite.h"
-#include "sysinfo.h"
 
 #define EXIT_USAGE 2
 #define QUICK_REPETITIONS "3"
@@ -23,304 +26,94 @@
 /* Seconds of measurement per repetition (Google Benchmark's min_time). */
 #define QUICK_MIN_TIME "0.1"
 #define FULL_MIN_TIME "0.5"
-/* Warm-up before each timed round: a tenth of the round, at least this
- * many messages, at most that many. */
-#define WARMUP_MIN 16
-#define WARMUP_MAX 10000
 
-struct runner {
-	struct suite suite;
-	struct topo *topo;
-	struct suite_case *open;  /* the case whose pool is alive */
-	uint64_t t_start;
-	unsigned announced, failed, skipped;
-	struct case_round *res;
+/* The flags of the runner itself (taken out of argv before the selection
+ * is parsed). */
+struct run_flags {
+	struct runner_cfg cfg;
+	bool have_seed;
+	const char *rerun;      /* --rerun=DIR */
 };
 
-static void close_open(struct runner *R)
+static void run_flags_usage(FILE *f)
 {
-	if (R->open && R->open->run) {
-		case_close(R->open->run, NULL);
-		R->open->run = NULL;
-	}
-	R->open = NULL;
+	fprintf(f,
+		"  --order=ORDER     interleaved (default: each round runs every case once, in a\n"
+		"                    seeded shuffled order) or sequential (all repetitions of a\n"
+		"                    case, then the next)\n"
+		"  --seed=N          the interleaved order's seed (default: random; recorded in the\n"
+		"                    context as ipclab_order)\n"
+		"  --rerun=DIR       run the cases of the ipclab results folder DIR again, with its\n"
+		"                    flags (its ipclab_argv); only --out=NEW may be added\n"
+		"  --no-sentinel     no probes around each case (see README, Sentinel)\n");
 }
 
-static void progress(struct runner *R, const struct suite_case *c)
+/* Take --order=, --seed=, --rerun= and --no-sentinel out of argv.  0, or
+ * -EINVAL with one line in err. */
+static int take_run_flags(int *argc, char **argv, struct run_flags *rf, char *err)
 {
-	uint64_t el = (clk_now_ns() - R->t_start) / 1000000000u;
-	unsigned done = c->index - 1;
+	int out = 1;
 
-	fprintf(stderr, "[%u/%u] %s  elapsed %" PRIu64 "m%02" PRIu64 "s", c->index, R->suite.n, c->name, el / 60, el % 60);
-	if (done) {
-		uint64_t left = el * (R->suite.n - done) / done;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
 
-		fprintf(stderr, ", about %" PRIu64 "m%02" PRIu64 "s left", left / 60, left % 60);
-	}
-	fputc('\n', stderr);
-}
-
-static void fail_case(struct runner *R, struct gb_state *st, struct suite_case *c, const char *why)
-{
-	gb_skip_with_error(st, why);
-	c->skip = true;
-	if (c->why != why)
-		snprintf(c->why, sizeof(c->why), "%s", why);
-	if (strncmp(why, "skipped:", 8) == 0)
-		R->skipped++;
-	else
-		R->failed++;
-	close_open(R);
-}
-
-static void run_case(struct gb_state *st, void *arg)
-{
-	struct suite_case *c = arg;
-	struct runner *R = c->owner;
-	char why[SCENARIO_ERRLEN] = "";
-	struct result res;
-	uint64_t n, warm;
-	int rc;
-
-	if (!c->announced) {
-		c->announced = true;
-		if (R->open != c)
-			close_open(R);
-		progress(R, c);
-	}
-	if (sig_pending()) {
-		gb_skip_with_error(st, "interrupted: not run");
-		close_open(R);
-		return;
-	}
-	if (c->skip) { /* a later repetition of a case that could not run */
-		gb_skip_with_error(st, c->why);
-		return;
-	}
-	if (c->micro) {
-		micro_run(st, c);
-		return;
-	}
-	if (!c->run) {
-		rc = case_open(&c->run, &c->spec, why);
-		if (rc < 0) {
-			c->run = NULL;
-			if (strncmp(why, "skipped:", 8) && strncmp(why, "failed:", 7) && strncmp(why, "interrupted", 11)) {
-				char tmp[SCENARIO_ERRLEN];
-
-				snprintf(tmp, sizeof(tmp), "failed: %s", why);
-				snprintf(why, sizeof(why), "%s", tmp);
+		if (strncmp(a, "--order=", 8) == 0) {
+			if (strcmp(a + 8, "interleaved") == 0)
+				rf->cfg.order = ORDER_INTERLEAVED;
+			else if (strcmp(a + 8, "sequential") == 0)
+				rf->cfg.order = ORDER_SEQUENTIAL;
+			else {
+				snprintf(err, SUITE_ERRLEN, "unknown order '%.100s' in --order; accepted: interleaved, sequential", a + 8);
+				return -EINVAL;
 			}
-			fail_case(R, st, c, why);
-			return;
-		}
-		R->open = c;
-	}
-	n = gb_max_iterations(st);
-	warm = n / 10 < WARMUP_MIN ? WARMUP_MIN : n / 10 > WARMUP_MAX ? WARMUP_MAX : n / 10;
-	rc = case_warmup(c->run, warm, why);
-	if (rc == 0)
-		rc = case_round(c->run, n, R->res, why);
-	if (rc < 0) {
-		fail_case(R, st, c, why);
-		return;
-	}
-	while (gb_keep_running_batch(st, n))
-		gb_set_iteration_time(st, (double)R->res->elapsed_ns / 1e9);
-	result_from_round(&res, R->res, c->run);
-	suite_report(st, &res);
-}
+		} else if (strncmp(a, "--seed=", 7) == 0) {
+			char *end;
 
-/* ---- results folder ---------------------------------------------------- */
-
-static int mkdirs(const char *path, char *err)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf)) {
-		snprintf(err, SUITE_ERRLEN, "--out path is too long (%zu bytes)", len);
-		return -ENAMETOOLONG;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-				snprintf(err, SUITE_ERRLEN, "cannot create folder '%.300s': %s", buf, strerror(errno));
-				return -errno;
+			errno = 0;
+			rf->cfg.seed = strtoull(a + 7, &end, 10);
+			if (!a[7] || *end || errno || a[7] == '-') {
+				snprintf(err, SUITE_ERRLEN, "seed '%.100s' in --seed: accepted 0 .. %" PRIu64, a + 7, UINT64_MAX);
+				return -EINVAL;
 			}
-			*p = c;
-			if (!c)
-				break;
-		}
+			rf->have_seed = true;
+		} else if (strncmp(a, "--rerun=", 8) == 0) {
+			if (!a[8]) {
+				snprintf(err, SUITE_ERRLEN, "--rerun is empty: give an ipclab results folder");
+				return -EINVAL;
+			}
+			rf->rerun = a + 8;
+		} else if (strcmp(a, "--no-sentinel") == 0) {
+			rf->cfg.sentinel = false;
+		} else
+			argv[out++] = argv[i];
 	}
+	argv[out] = NULL;
+	*argc = out;
 	return 0;
 }
 
-/* Room bench.json needs, estimated generously from what Google Benchmark
- * 1.7 writes: the context (~4 KiB here) and ~1 KiB per run of a case; each
- * case has one run per repetition plus 4 aggregates when repeated. */
-#define BENCH_JSON_CONTEXT_BYTES (16u << 10)
-#define BENCH_JSON_RUN_BYTES 2048u
-#define BENCH_JSON_AGGREGATES 4u
-
-static off_t results_room(unsigned cases, int reps)
+static uint64_t random_seed(void)
 {
-	unsigned runs = reps > 1 ? (unsigned)reps + BENCH_JSON_AGGREGATES : 1u;
+	uint64_t s;
+	struct timespec ts;
 
-	return (off_t)BENCH_JSON_CONTEXT_BYTES + (off_t)cases * runs * BENCH_JSON_RUN_BYTES;
-}
-
-/* Make the folder, refuse to overwrite a finished run, and prove we can
- * write there and have room for the results, all before measuring. */
-static int prepare_out(const char *dir, off_t room, char *tmp, size_t tmplen, char *err)
-{
-	char path[4200];
-	struct stat sb;
-	int fd, rc;
-
-	if ((rc = mkdirs(dir, err)) < 0)
-		return rc;
-	snprintf(path, sizeof(path), "%s/bench.json", dir);
-	if (stat(path, &sb) == 0) {
-		snprintf(err, SUITE_ERRLEN, "'%.300s' already exists: give --out a new folder (nothing was overwritten)", path);
-		return -EEXIST;
-	}
-	snprintf(tmp, tmplen, "%s/.bench.json.%ld.tmp", dir, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, SUITE_ERRLEN, "cannot write in '%.300s': %s", dir, strerror(errno));
-		return -errno;
-	}
-	/* A full filesystem is found now, not after an hour of measuring.
-	 * The blocks go back at once: Google Benchmark truncates the file. */
-	rc = posix_fallocate(fd, 0, room);
-	if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
-		snprintf(err, SUITE_ERRLEN, "no room in '%.300s' for the results (about %lld bytes): %s",
-			 dir, (long long)room, strerror(rc));
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return -rc;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		rc = errno;
-		snprintf(err, SUITE_ERRLEN, "cannot write in '%.300s': %s", dir, strerror(rc));
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return -rc;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Google Benchmark wrote tmp; keep it only if it is whole JSON. */
-static int finish_out(const char *dir, const char *tmp, const struct topo *topo, char *err)
-{
-	char path[4200];
-	int fd, whole = result_json_whole(tmp);
-
-	if (whole < 0) {
-		snprintf(err, SUITE_ERRLEN, "results file '%.300s' vanished: %s", tmp, strerror(-whole));
-		return -EIO;
-	}
-	if (!whole) {
-		snprintf(err, SUITE_ERRLEN, "results in '%.300s' are incomplete (disk full or write error); removed, nothing half-written kept", dir);
-		unlink(tmp);
-		return -EIO;
-	}
-	fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	snprintf(path, sizeof(path), "%s/bench.json", dir);
-	if (rename(tmp, path) < 0) {
-		snprintf(err, SUITE_ERRLEN, "cannot rename '%.200s' to '%.200s': %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return -errno;
-	}
-	snprintf(path, sizeof(path), "%s/topology.xml", dir);
-	char terr[TOPO_ERRLEN] = "";
-	if (topo_export_xml(topo, path, terr) < 0) {
-		snprintf(err, SUITE_ERRLEN, "topology.xml: %s", terr);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* ---- context ----------------------------------------------------------- */
-
-static void add_ctx(const char *key, const char *value, void *arg)
-{
-	(void)arg;
-	gb_add_context(key, value);
-}
-
-static void add_ctx_u(const char *key, unsigned long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lu", v);
-	gb_add_context(key, buf);
-}
-
-static void add_context(const struct selection *sel, const struct topo *topo, int argc, char **argv,
-			const char *reps, const char *min_time)
-{
-	struct clk_info ci;
-	struct topo_summary ts;
-	struct sysinfo si;
-	char buf[2048];
-	size_t o = 0;
-
-	for (int i = 0; i < argc && o < sizeof(buf); i++)
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? " " : "", argv[i]);
-	gb_add_context("ipclab_command", buf);
-	gb_add_context("ipclab_profile", sel->profile == PROFILE_FULL ? "full" : "quick");
-	gb_add_context("ipclab_repetitions", reps);
-	gb_add_context("ipclab_min_time_s", min_time);
-	gb_add_context("ipclab_verify", sel->verify == VERIFY_FULL ? "full: every payload byte" :
-			"sample: length, sequence, sender and tail word of every message");
-	add_ctx_u("ipclab_timeout_ms", sel->timeout_ms);
-	gb_add_context("ipclab_warmup", "one untimed round before every timed round: a tenth of its messages, 16 .. 10000");
-	gb_add_context("ipclab_latency", "pingpong: round trip; stream, pairs, fanout, fanin: one way (send timestamp to receipt); micro: one operation");
-	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (CLOCK_MONOTONIC around each timed round), per message (per round trip for pingpong)");
-
-	if (clk_calibrate(&ci) == 0) {
-		gb_add_context("ipclab_clock", ci.name);
-		snprintf(buf, sizeof(buf), "%.1f", ci.read_cost_ns);
-		gb_add_context("ipclab_clock_read_ns", buf);
-		add_ctx_u("ipclab_clock_resolution_ns", (unsigned long)ci.resolution_ns);
-	}
-	topo_summary(topo, &ts);
-	gb_add_context("ipclab_cpu_model", ts.cpu_model);
-	add_ctx_u("ipclab_packages", ts.packages);
-	add_ctx_u("ipclab_cores", ts.cores);
-	add_ctx_u("ipclab_pus", ts.pus);
-	add_ctx_u("ipclab_allowed_pus", ts.allowed_pus);
-	add_ctx_u("ipclab_numa_nodes", ts.numa_nodes);
-	gb_add_context("ipclab_caches", ts.caches);
-	gb_add_context("ipclab_smt", ts.smt ? "yes" : "no");
-	gb_add_context("ipclab_virtualized", ts.virtualized);
-	gb_add_context("ipclab_topology_restricted", ts.restricted ? "yes: hwloc saw more PUs than this process may use" : "no");
-	if (sysinfo_read(&si) == 0)
-		sysinfo_foreach(&si, add_ctx, NULL);
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
+		return s % 1000000000u; /* short enough to retype */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid()) % 1000000000u;
 }
 
 int main(int argc, char **argv)
 {
 	struct selection *sel = calloc(1, sizeof(*sel));
-	struct runner R = { 0 };
-	char err[SUITE_ERRLEN] = "", terr[TOPO_ERRLEN] = "", tmp[4200] = "";
-	char *gargv[SUITE_MAX_ARGS];
-	int gargc, status = 0;
+	struct suite suite = { 0 };
+	struct topo *topo = NULL;
+	struct run_flags rf = { .cfg = { .order = ORDER_INTERLEAVED, .sentinel = true, .perf = true } };
+	struct runner_stats stats = { 0 };
+	char err[SUITE_ERRLEN] = "", terr[TOPO_ERRLEN] = "", tmp[4200] = "", order[64];
+	char *gargv[SUITE_MAX_ARGS], **args = NULL, **rargv = NULL;
+	int gargc, nargs = argc, rargc = 0, status = 0;
 	bool out_created = false;
-	long ran = 0;
 	const char *reps, *min_time;
 	char reps_flag[64], min_flag[64];
 
@@ -335,27 +128,70 @@ int main(int argc, char **argv)
 		free(sel);
 		return 1;
 	}
-	if (topo_open(&R.topo, terr) < 0) {
-		fprintf(stderr, "ipclab: hwloc: %s\n", terr);
+	/* The exact argv goes into the context; parsing works on a copy. */
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "ipclab: out of memory\n");
+		free(sel);
 		return 1;
 	}
-	if (suite_parse(argc, argv, R.topo, sel, err) < 0) {
+	memcpy(args, argv, (size_t)argc * sizeof(*args));
+	if (take_run_flags(&nargs, args, &rf, err) < 0) {
+		fprintf(stderr, "ipclab: %s\n", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (rf.rerun) {
+		/* The folder's own argv, with --out replaced; parsed as if typed. */
+		if (rerun_argv(rf.rerun, argv[0], nargs, args, &rargc, &rargv, err) < 0) {
+			fprintf(stderr, "ipclab: %s\n", err);
+			status = EXIT_USAGE;
+			goto out;
+		}
+		argc = rargc;
+		argv = rargv;
+		free(args);
+		args = calloc((size_t)argc + 1, sizeof(*args));
+		if (!args) {
+			fprintf(stderr, "ipclab: out of memory\n");
+			status = 1;
+			goto out;
+		}
+		memcpy(args, argv, (size_t)argc * sizeof(*args));
+		nargs = argc;
+		rf = (struct run_flags){ .cfg = { .order = ORDER_INTERLEAVED, .sentinel = true, .perf = true } };
+		if (take_run_flags(&nargs, args, &rf, err) < 0 || rf.rerun) {
+			fprintf(stderr, "ipclab: --rerun=%s: its ipclab_argv is not a run ipclab can repeat (%s)\n",
+				rargv[0], err[0] ? err : "it is a --rerun itself");
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!rf.have_seed)
+		rf.cfg.seed = random_seed();
+	if (topo_open(&topo, terr) < 0) {
+		fprintf(stderr, "ipclab: hwloc: %s\n", terr);
+		status = 1;
+		goto out;
+	}
+	if (suite_parse(nargs, args, topo, sel, err) < 0) {
 		fprintf(stderr, "ipclab: %s\n", err);
 		status = EXIT_USAGE;
 		goto out;
 	}
 	if (sel->help) {
 		suite_usage(stdout, argv[0]);
+		run_flags_usage(stdout);
 		goto out;
 	}
-	if (suite_expand(sel, R.topo, &R.suite, err) < 0) {
+	if (suite_expand(sel, topo, &suite, err) < 0) {
 		fprintf(stderr, "ipclab: %s\n", err);
 		status = EXIT_USAGE;
 		goto out;
 	}
 	if (sel->list) {
-		for (unsigned i = 0; i < R.suite.n; i++)
-			printf("%s\n", R.suite.cases[i].name);
+		for (unsigned i = 0; i < suite.n; i++)
+			printf("%s\n", suite.cases[i].name);
 		goto out;
 	}
 
@@ -380,9 +216,12 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if (gb_random_interleaving() && !rf.have_seed)
+		rf.cfg.order = ORDER_INTERLEAVED;
+	rf.cfg.repetitions = (unsigned)gb_repetitions();
 	/* The filter must select something, before anything is created. */
 	{
-		const char **names = malloc(R.suite.n * sizeof(*names));
+		const char **names = malloc(suite.n * sizeof(*names));
 		char ferr[256] = "";
 		long sel_n;
 
@@ -391,78 +230,76 @@ int main(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
-		for (unsigned i = 0; i < R.suite.n; i++)
-			names[i] = R.suite.cases[i].name;
-		sel_n = gb_filter_count(names, R.suite.n, "/manual_time", ferr, sizeof(ferr));
+		for (unsigned i = 0; i < suite.n; i++)
+			names[i] = suite.cases[i].name;
+		sel_n = gb_filter_count(names, suite.n, "/manual_time", ferr, sizeof(ferr));
 		free(names);
 		if (sel_n <= 0) {
 			if (sel_n < 0)
 				fprintf(stderr, "ipclab: --benchmark_filter is not a valid regular expression (%s); accepted: an extended regex, '-REGEX' to exclude, or 'all'\n", ferr);
 			else
 				fprintf(stderr, "ipclab: --benchmark_filter selects none of the %u cases; see --list for their names\n",
-					R.suite.n);
+					suite.n);
 			status = EXIT_USAGE;
 			goto out;
 		}
+	}
+	if (runner_register(&suite) < 0) {
+		fprintf(stderr, "ipclab: out of memory registering the cases\n");
+		status = 1;
+		goto out;
+	}
+	if (gb_list_tests()) {
+		size_t n = gb_select(NULL, 0);
+		struct gb_bench **b = calloc(n ? n : 1, sizeof(*b));
+
+		if (!b) {
+			status = 1;
+			goto out;
+		}
+		gb_select(b, n);
+		for (size_t i = 0; i < n; i++)
+			printf("%s/manual_time\n", gb_name(b[i]));
+		free(b);
+		goto out;
 	}
 	/* Every flag is valid: only now create the results folder. */
 	if (sel->out) {
 		struct stat sb;
 
 		out_created = stat(sel->out, &sb) < 0;
-		if (prepare_out(sel->out, results_room(R.suite.n, gb_repetitions()), tmp, sizeof(tmp), err) < 0 ||
+		if (outdir_prepare(sel->out, outdir_room(suite.n, gb_repetitions()), tmp, sizeof(tmp), err) < 0 ||
 		    gb_set_output(tmp, "json") < 0) {
 			fprintf(stderr, "ipclab: %s\n", err[0] ? err : "cannot set the results file");
 			status = EXIT_USAGE;
 			goto out;
 		}
+		sig_set_tmpfile(tmp);
 	}
 
-	add_context(sel, R.topo, argc, argv, reps, min_time);
-	R.res = malloc(sizeof(*R.res));
-	if (!R.res) {
-		fprintf(stderr, "ipclab: out of memory\n");
+	runner_order_text(&rf.cfg, order, sizeof(order));
+	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = argv, .reps = reps,
+							     .min_time = min_time, .order = order });
+	if (rf.rerun)
+		gb_add_context("ipclab_rerun_of", rf.rerun);
+	/* From here on a signal still ends with a whole bench.json: the
+	 * runner stops at once and reports what finished (maybe nothing). */
+	if (runner_run(&rf.cfg, &suite, topo, &stats) < 0 && sel->out) {
+		fprintf(stderr, "ipclab: results in '%s' could not be written whole; removed\n", sel->out);
 		status = 1;
-		goto out;
-	}
-	for (unsigned i = 0; i < R.suite.n; i++) {
-		struct suite_case *c = &R.suite.cases[i];
-		struct gb_bench *b;
-
-		c->owner = &R;
-		b = gb_register(c->name, run_case, c);
-		if (!b) {
-			fprintf(stderr, "ipclab: cannot register case %s\n", c->name);
-			status = 1;
-			goto out;
-		}
-		gb_use_manual_time(b);
-		gb_unit_ns(b);
-	}
-	if (sig_pending()) /* interrupted before measuring: no bench.json */
-		goto out;
-	R.t_start = clk_now_ns();
-	ran = gb_run();
-	close_open(&R);
-	if (ran == 0 && !sig_pending()) {
-		/* Google Benchmark said why (no match, or a bad regex). */
-		fprintf(stderr, "ipclab: --benchmark_filter selects none of the %u cases; see --list for their names\n",
-			R.suite.n);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if (sel->out) {
-		if (finish_out(sel->out, tmp, R.topo, err) < 0) {
+	} else if (sel->out) {
+		if (outdir_finish(sel->out, tmp, topo, err) < 0) {
 			fprintf(stderr, "ipclab: %s\n", err);
 			status = 1;
 		} else
 			fprintf(stderr, "ipclab: results in %s\n", sel->out);
-		tmp[0] = '\0';
 	}
-	fprintf(stderr, "ipclab: %ld of %u cases run, %u skipped, %u failed%s\n", ran, R.suite.n,
-		R.skipped, R.failed, sig_pending() ? ", interrupted" : "");
-	if (sig_pending())
-		status = sig_exit_status();
+	sig_set_tmpfile(NULL);
+	if (sel->out && !status)
+		tmp[0] = '\0';
+	fprintf(stderr, "ipclab: %u of %u cases run, %u skipped, %u failed%s%s\n", stats.ran, stats.cases,
+		stats.skipped, stats.failed, stats.drifted ? ", drift on some" : "",
+		sig_pending() ? ", interrupted" : "");
 out:
 	if (tmp[0])
 		unlink(tmp);
@@ -471,9 +308,10 @@ out:
 	if (sig_pending())
 		status = sig_exit_status();
 	gb_shutdown();
-	free(R.res);
-	suite_free(&R.suite);
-	topo_close(R.topo);
+	suite_free(&suite);
+	topo_close(topo);
+	free(args);
+	rerun_free(rargc, rargv);
 	free(sel);
 	return status;
 }

@@ -1,25 +1,107 @@
-/* sig.c - SIGINT/SIGTERM handling for the parent: record, never act. */
+/* sig.c - SIGINT/SIGTERM handling for the parent: the first signal is only
+ * recorded (the harness stops at its next safe point, keeps what finished
+ * and removes what it made); a second one ends the process at once, from
+ * the handler, still removing every IPC object and the temporary results
+ * file, and killing and reaping every child. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "names.h"
 #include "sig.h"
 
 static volatile sig_atomic_t caught;
+static volatile sig_atomic_t owner;   /* the pid whose handler acts */
+static char tmpfile_path[4200];       /* published by its first byte */
+
+/* Decimal digits of v into buf (async-signal-safe); returns the length. */
+static size_t utoa(unsigned long v, char *buf)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(tmp));
+	while (n)
+		buf[k++] = tmp[--n];
+	buf[k] = '\0';
+	return k;
+}
+
+/* SIGKILL every child of this process and reap it.  The kernel lists the
+ * children of each thread in /proc/self/task/TID/children; only the main
+ * thread forks here. */
+static void kill_children(void)
+{
+	char path[64] = "/proc/self/task/", buf[4096];
+	size_t o = strlen(path);
+	ssize_t n;
+	int fd;
+
+	o += utoa((unsigned long)getpid(), path + o);
+	memcpy(path + o, "/children", sizeof("/children"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *p = buf; *p;) {
+		long pid = 0;
+
+		while (*p == ' ' || *p == '\n')
+			p++;
+		while (*p >= '0' && *p <= '9')
+			pid = pid * 10 + (*p++ - '0');
+		if (pid > 0) {
+			kill((pid_t)pid, SIGKILL);
+			while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		if (*p && *p != ' ' && *p != '\n')
+			break;
+	}
+}
 
 static void on_signal(int sig)
 {
-	if (!caught)
+	int saved = errno;
+
+	if (owner && getpid() != (pid_t)owner) {
+		/* A child between fork and sig_child_reset: not ours to act. */
+		errno = saved;
+		return;
+	}
+	if (!caught) {
 		caught = sig;
+		errno = saved;
+		return;
+	}
+	/* The second signal: end now, leaving nothing behind. */
+	kill_children();
+	ipc_names_sweep();
+	if (tmpfile_path[0])
+		unlink(tmpfile_path);
+	_exit(128 + caught);
 }
 
 int sig_install(void)
 {
 	struct sigaction sa;
 
+	owner = (sig_atomic_t)getpid();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sa.sa_flags = 0; /* no SA_RESTART: a blocking wait returns EINTR */
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
@@ -37,10 +119,24 @@ int sig_exit_status(void)
 	return caught ? 128 + caught : 0;
 }
 
+void sig_set_tmpfile(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	tmpfile_path[0] = '\0';
+	atomic_signal_fence(memory_order_seq_cst);
+	if (n == 0 || n >= sizeof(tmpfile_path))
+		return;
+	memcpy(tmpfile_path + 1, path + 1, n);
+	atomic_signal_fence(memory_order_seq_cst);
+	tmpfile_path[0] = path[0];
+}
+
 void sig_child_reset(void)
 {
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	caught = 0;
+	owner = 0;
 }

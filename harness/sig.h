@@ -1,6 +1,9 @@
-/* sig.h - SIGINT/SIGTERM in the parent: handlers only record the signal;
+/* sig.h - SIGINT/SIGTERM in the parent: the first signal is only recorded;
  * the harness polls sig_pending() at safe points, kills its pool, destroys
- * what it created, keeps finished results, and exits 128+signal. */
+ * what it created, keeps finished results, and exits 128+signal.  A second
+ * signal ends the process from the handler at once: every child killed and
+ * reaped, every IPC name of ipc_names_sweep() and the temporary results
+ * file (sig_set_tmpfile) removed, exit 128+first signal. */
 #ifndef IPCLAB_SIG_H
 #define IPCLAB_SIG_H
 
@@ -11,6 +14,9 @@ int sig_install(void);
 int sig_pending(void);
 /* Exit status for the caught signal: 130 for SIGINT, 143 for SIGTERM. */
 int sig_exit_status(void);
+/* The temporary results file a second signal must remove ("" or NULL:
+ * none). */
+void sig_set_tmpfile(const char *path);
 /* In a forked child: back to default dispositions, SIGINT/SIGTERM ignored
  * (the parent ends children with SIGKILL). */
 void sig_child_reset(void);

@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +15,86 @@
 #include "names.h"
 
 static atomic_uint name_seq;
+
+/* The names handed out, for ipc_names_sweep().  A slot is written with its
+ * first byte 0 and published by writing that byte last, so a signal
+ * handler never reads half a name. */
+static char tracked_names[IPC_NAMES_TRACKED][IPC_NAME_MAX];
+static char tracked_dirs[IPC_NAMES_TRACKED][IPC_PATH_MAX];
+static atomic_uint tracked_names_next, tracked_dirs_next;
+
+static void track(char *slot, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= cap)
+		return;
+	slot[0] = '\0';
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(slot + 1, s + 1, n); /* with the terminating 0 */
+	atomic_signal_fence(memory_order_seq_cst);
+	slot[0] = s[0];
+}
+
+/* "/dev/shm" + name, without snprintf (async-signal-safe). */
+static void shm_path(char *buf, size_t cap, const char *name)
+{
+	static const char dir[] = "/dev/shm";
+	size_t d = sizeof(dir) - 1, n = strlen(name);
+
+	if (d + n + 1 > cap) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, dir, d);
+	memcpy(buf + d, name, n + 1);
+}
+
+/* The files in dir (one level: sockets, fifos), then dir. */
+static void remove_dir(const char *dir)
+{
+	char buf[4096];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+			unsigned short reclen;
+			const char *name = buf + off + 19;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			if (reclen == 0)
+				break;
+			if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))))
+				unlinkat(fd, name, 0);
+			off += reclen;
+		}
+	}
+	close(fd);
+	rmdir(dir);
+}
+
+void ipc_names_sweep(void)
+{
+	char path[IPC_NAME_MAX + 16];
+
+	for (unsigned i = 0; i < IPC_NAMES_TRACKED; i++) {
+		const char *name = tracked_names[i];
+
+		if (name[0] != '/')
+			continue;
+		shm_path(path, sizeof(path), name);
+		if (path[0])
+			unlink(path);
+		syscall(SYS_mq_unlink, name + 1); /* what mq_unlink does */
+	}
+	for (unsigned i = 0; i < IPC_NAMES_TRACKED; i++)
+		if (tracked_dirs[i][0] == '/')
+			remove_dir(tracked_dirs[i]);
+}
 
 static uint32_t name_random(void)
 {
@@ -32,7 +114,11 @@ int ipc_unique_name(char *buf, size_t len, const char *kind)
 	int n = snprintf(buf, len, "/%s-%s-%ld-%u-%08x", IPC_NAME_PREFIX, kind,
 			 (long)getpid(), seq, name_random());
 
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	track(tracked_names[atomic_fetch_add(&tracked_names_next, 1) % IPC_NAMES_TRACKED],
+	      IPC_NAME_MAX, buf);
+	return 0;
 }
 
 int ipc_private_dir(char *path, size_t len, const char *kind)
@@ -42,10 +128,13 @@ int ipc_private_dir(char *path, size_t len, const char *kind)
 
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	n = snprintf(path, len, "%s/%s-%s-XXXXXX", tmp, IPC_NAME_PREFIX, kind);
+	n = snprintf(path, len, "%s/%s-%s-%ld-XXXXXX", tmp, IPC_NAME_PREFIX, kind, (long)getpid());
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	if (!mkdtemp(path)) /* mkdtemp creates it 0700 */
 		return -errno;
+	if (path[0] == '/')
+		track(tracked_dirs[atomic_fetch_add(&tracked_dirs_next, 1) % IPC_NAMES_TRACKED],
+		      IPC_PATH_MAX, path);
 	return 0;
 }

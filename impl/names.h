@@ -1,7 +1,9 @@
 /* names.h - names of IPC objects, unique to the run and to the channel.
  *
  * Every name starts with IPC_NAME_PREFIX so a leak check (or a person
- * looking at /dev/shm, /dev/mqueue or /tmp) can tell ipclab's objects apart.
+ * looking at /dev/shm, /dev/mqueue or /tmp) can tell ipclab's objects apart,
+ * followed by KIND and the pid of the process that made it, so a check can
+ * tell its own run's objects from those of other runs on the machine.
  */
 #ifndef IPCLAB_NAMES_H
 #define IPCLAB_NAMES_H
@@ -16,8 +18,18 @@
  * 0 or -ENAMETOOLONG. */
 int ipc_unique_name(char *buf, size_t len, const char *kind);
 
-/* A fresh private directory "$TMPDIR/ipclab-KIND-XXXXXX", mode 0700, for
+/* A fresh private directory "$TMPDIR/ipclab-KIND-PID-XXXXXX", mode 0700, for
  * socket and fifo files.  0 or -errno. */
 int ipc_private_dir(char *path, size_t len, const char *kind);
+
+/* Every name and private directory this process handed out is also kept in
+ * a fixed table (the most recent IPC_NAMES_TRACKED of each), so that an
+ * emergency exit can remove them.  Remove every object those names may
+ * still denote (shared memory, message queue, the directory and the files
+ * in it) without taking a lock or allocating: async-signal-safe, for a
+ * signal handler that ends the process at once.  Names already destroyed
+ * are skipped (ENOENT). */
+#define IPC_NAMES_TRACKED 4096
+void ipc_names_sweep(void);
 
 #endif

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True
 
@@ -38,22 +39,41 @@ CONTEXT = ["ipclab_kernel", "ipclab_clock", "ipclab_clock_read_ns",
 	   "library_build_type"]
 
 
-def leftovers():
-	"""ipclab's IPC objects and private folders that exist now."""
+# An IPC name carries the pid of the ipclab that made it (impl/names.c).
+NAME_PID = re.compile(r"^ipclab-[a-z-]+?-(\d+)-")
+
+
+def leftovers_of(pid, tmp):
+	"""What the ipclab with this pid left: its IPC objects (by the pid in
+	their names) and anything in its private TMPDIR.  Only its own: other
+	runs on the machine (another test, another user's benchmark) may hold
+	ipclab objects at the same moment."""
 	found = set()
-	tmp = os.environ.get("TMPDIR") or "/tmp"
-	for d in ("/dev/shm", "/dev/mqueue", tmp):
+	for d in ("/dev/shm", "/dev/mqueue"):
 		try:
 			found |= {os.path.join(d, n) for n in os.listdir(d)
-				  if n.startswith("ipclab")}
+				  if (m := NAME_PID.match(n)) and int(m.group(1)) == pid}
 		except OSError:
 			pass
-	return found
+	return found | {os.path.join(tmp, n) for n in os.listdir(tmp)}
 
 
 def ipclab(*args, timeout=tap.CHILD_TIMEOUT_S):
-	return subprocess.run([IPCLAB] + list(args), capture_output=True,
-			      text=True, timeout=timeout, errors="replace")
+	"""Run ipclab with a private TMPDIR; .left is what it left behind."""
+	tmp = tempfile.mkdtemp(dir=W, prefix="tmp-")
+	env = dict(os.environ, TMPDIR=tmp)
+	p = subprocess.Popen([IPCLAB] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			     text=True, errors="replace", env=env)
+	try:
+		so, se = p.communicate(timeout=timeout)
+	except subprocess.TimeoutExpired:
+		p.kill()
+		p.communicate()
+		raise
+	r = subprocess.CompletedProcess(p.args, p.returncode, so, se)
+	r.left = sorted(leftovers_of(p.pid, tmp))
+	shutil.rmtree(tmp, ignore_errors=True)
+	return r
 
 
 def listed(*args):
@@ -88,15 +108,13 @@ def list_selection():
 
 @T.test("suite: every quick-profile case runs or is skipped with a reason")
 def smoke():
-	before = leftovers()
 	r = ipclab("--benchmark_min_time=0.01", "--benchmark_repetitions=1",
 		   "--out=" + SMOKE, timeout=400)
 	assert r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr[-2000:])
 	with open(os.path.join(SMOKE, "bench.json")) as f:
 		doc = json.load(f)
 	state["doc"] = doc
-	new = leftovers() - before
-	assert not new, "left behind: %s" % sorted(new)
+	assert not r.left, "left behind: %s" % r.left
 	assert not glob.glob(os.path.join(SMOKE, ".*tmp")), "temporary file left"
 	# The progress line names every case.
 	assert re.search(r"^\[1/\d+\] ", r.stderr, re.M), "no progress line"
@@ -211,7 +229,6 @@ BAD = [
 
 def bad_case(label, args, needle):
 	def run():
-		before = leftovers()
 		out = os.path.join(W, "never-" + re.sub(r"\W", "_", label))
 		r = ipclab(*(args + ["--out=" + out]))
 		assert r.returncode == 2, "exit %d for %s" % (r.returncode, args)
@@ -220,7 +237,7 @@ def bad_case(label, args, needle):
 		assert needle in lines[0], "%r does not name %r" % (lines[0], needle)
 		assert r.stdout == "", "stdout: %r" % r.stdout[:200]
 		assert not os.path.exists(out), "--out folder was created"
-		assert not (leftovers() - before), "IPC objects created"
+		assert not r.left, "IPC objects created: %s" % r.left
 	return run
 
 

@@ -10,6 +10,62 @@
 
 #include "testutil.h"
 
+/* The pid in an IPC name "ipclab-KIND-PID-..." (KIND: lower case letters
+ * and dashes), or -1. */
+static long name_pid(const char *n)
+{
+	const char *p = n + 6;
+
+	if (strncmp(n, "ipclab-", 7) != 0)
+		return -1;
+	/* The first "-DIGITS-" after the prefix. */
+	while ((p = strchr(p, '-')) != NULL) {
+		char *end;
+		long v = strtol(p + 1, &end, 10);
+
+		if (end > p + 1 && *end == '-' && v > 0)
+			return v;
+		p++;
+	}
+	return -1;
+}
+
+/* The parent of pid, from /proc (-1 when it is gone). */
+static long parent_of(long pid)
+{
+	char path[64], buf[512], *r;
+	FILE *f;
+	long ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (r = strrchr(buf, ')')) != NULL)
+		sscanf(r + 1, " %*c %ld", &ppid);
+	fclose(f);
+	return ppid;
+}
+
+/* Is an object made by pid one this test may have made: by this process,
+ * by a descendant, or by a process that is gone (a child that leaked and
+ * exited)?  Objects of other live processes belong to other runs on the
+ * machine (another test, a benchmark) and are none of this test's
+ * business: counting them made leak checks fail under concurrent runs. */
+static bool ours(long pid)
+{
+	long self = (long)getpid();
+
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		if (pid == self)
+			return true;
+		pid = parent_of(pid);
+		if (pid < 0)
+			return depth == 0; /* gone */
+	}
+	return false;
+}
+
 static void snap_dir(struct leak_snap *s, const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -18,7 +74,11 @@ static void snap_dir(struct leak_snap *s, const char *dir)
 	if (!d)
 		return;
 	while ((e = readdir(d)) != NULL && s->n < 512) {
-		if (strncmp(e->d_name, "ipclab", 6) != 0)
+		long pid = name_pid(e->d_name);
+
+		/* Every name ipclab makes carries its maker's pid
+		 * (impl/names.c): one without is another program's. */
+		if (strncmp(e->d_name, "ipclab", 6) != 0 || pid <= 0 || !ours(pid))
 			continue;
 		snprintf(s->names[s->n++], sizeof(s->names[0]), "%s/%s", dir, e->d_name);
 	}

@@ -1,0 +1,239 @@
+/* runner.c - build/ipclab's run loop: the order of the repetitions, one
+ * call of a case per repetition (its processes and channels opened and
+ * closed within the call), the progress line, and the stop at a signal with
+ * every finished repetition kept.  Measurement code never prints: only the
+ * progress line is printed here, between two repetitions. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "clock.h"
+#include "gbench.h"
+#include "result.h"
+#include "runner.h"
+#include "sig.h"
+
+/* Warm-up before each timed round: a tenth of the round, at least this
+ * many messages, at most that many. */
+#define WARMUP_MIN 16
+#define WARMUP_MAX 10000
+
+static void fail(struct gb_state *st, struct suite_case *c, const char *why)
+{
+	gb_skip_with_error(st, why);
+	/* A case that cannot run is not tried again by its later repetitions
+	 * (they report the same reason), unless the reason is the user's
+	 * interruption. */
+	if (!sig_pending() && strncmp(why, "interrupted", 11) != 0) {
+		c->skip = true;
+		if (c->why != why)
+			snprintf(c->why, sizeof(c->why), "%s", why);
+	}
+}
+
+/* The case function: one call is one round of gb_max_iterations()
+ * iterations, from case_open to case_close. */
+static void run_case(struct gb_state *st, void *arg)
+{
+	struct suite_case *c = arg;
+	char why[SCENARIO_ERRLEN] = "";
+	struct case_run *run = NULL;
+	struct case_round *round;
+	struct result res;
+	uint64_t n, warm;
+	int rc;
+
+	if (sig_pending()) {
+		gb_skip_with_error(st, "interrupted: not run");
+		return;
+	}
+	if (c->skip) {
+		gb_skip_with_error(st, c->why);
+		return;
+	}
+	if (c->micro) {
+		micro_run(st, c);
+		return;
+	}
+	round = malloc(sizeof(*round));
+	if (!round) {
+		fail(st, c, "failed: out of memory");
+		return;
+	}
+	rc = case_open(&run, &c->spec, why);
+	if (rc < 0) {
+		if (strncmp(why, "skipped:", 8) && strncmp(why, "failed:", 7) && strncmp(why, "interrupted", 11)) {
+			char tmp[SCENARIO_ERRLEN];
+
+			snprintf(tmp, sizeof(tmp), "failed: %s", why);
+			snprintf(why, sizeof(why), "%s", tmp);
+		}
+		fail(st, c, why);
+		free(round);
+		return;
+	}
+	n = gb_max_iterations(st);
+	warm = n / 10 < WARMUP_MIN ? WARMUP_MIN : n / 10 > WARMUP_MAX ? WARMUP_MAX : n / 10;
+	rc = case_warmup(run, warm, why);
+	if (rc == 0)
+		rc = case_round(run, n, round, why);
+	if (rc < 0) {
+		fail(st, c, why);
+	} else {
+		while (gb_keep_running_batch(st, n))
+			gb_set_iteration_time(st, (double)round->elapsed_ns / 1e9);
+		result_from_round(&res, round, run);
+		suite_report(st, &res);
+	}
+	case_close(run, NULL);
+	free(round);
+}
+
+int runner_register(struct suite *suite)
+{
+	for (unsigned i = 0; i < suite->n; i++) {
+		struct suite_case *c = &suite->cases[i];
+		struct gb_bench *b = gb_register(c->name, run_case, c);
+
+		if (!b)
+			return -ENOMEM;
+		gb_use_manual_time(b);
+		gb_unit_ns(b);
+	}
+	return 0;
+}
+
+void runner_order_text(const struct runner_cfg *cfg, char *buf, size_t len)
+{
+	if (cfg->order == ORDER_SEQUENTIAL)
+		snprintf(buf, len, "sequential");
+	else
+		snprintf(buf, len, "interleaved seed=%" PRIu64, cfg->seed);
+}
+
+/* splitmix64: the shuffle's generator (small, seeded, the same on every
+ * machine). */
+static uint64_t next_random(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* The slots (indices into the selection), repetition by repetition.
+ * Interleaved: every round runs each case once, in an order shuffled anew
+ * for each round, so each case's repetitions spread over the whole run and
+ * a slow period of the host lands on every case alike.  Sequential: all
+ * repetitions of a case, then the next case. */
+static void make_order(const struct runner_cfg *cfg, size_t n, unsigned *slots)
+{
+	uint64_t s = cfg->seed;
+	size_t k = 0;
+
+	if (cfg->order == ORDER_SEQUENTIAL) {
+		for (size_t i = 0; i < n; i++)
+			for (unsigned r = 0; r < cfg->repetitions; r++)
+				slots[k++] = (unsigned)i;
+		return;
+	}
+	for (unsigned r = 0; r < cfg->repetitions; r++) {
+		unsigned *round = slots + k;
+
+		for (size_t i = 0; i < n; i++)
+			round[i] = (unsigned)i;
+		for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+			size_t j = (size_t)(next_random(&s) % i);
+			unsigned t = round[i - 1];
+
+			round[i - 1] = round[j];
+			round[j] = t;
+		}
+		k += n;
+	}
+}
+
+static void progress(uint64_t t0, size_t k, size_t total, const char *name, unsigned rep, unsigned reps)
+{
+	uint64_t el = (clk_now_ns() - t0) / 1000000000u;
+
+	fprintf(stderr, "[%zu/%zu] %s", k + 1, total, name);
+	if (reps > 1)
+		fprintf(stderr, "  repetition %u/%u", rep + 1, reps);
+	fprintf(stderr, "  elapsed %" PRIu64 "m%02" PRIu64 "s", el / 60, el % 60);
+	if (k) {
+		uint64_t left = el * (total - k) / k;
+
+		fprintf(stderr, ", about %" PRIu64 "m%02" PRIu64 "s left", left / 60, left % 60);
+	}
+	fputc('\n', stderr);
+}
+
+static bool stop_now(void)
+{
+	return sig_pending() != 0;
+}
+
+int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct topo *topo,
+	       struct runner_stats *stats)
+{
+	size_t n = gb_select(NULL, 0), total = n * cfg->repetitions;
+	struct gb_bench **sel = calloc(n ? n : 1, sizeof(*sel));
+	unsigned *slots = calloc(total ? total : 1, sizeof(*slots));
+	bool *counted = calloc(n ? n : 1, sizeof(*counted));
+	uint64_t t0 = clk_now_ns();
+	int rc;
+
+	(void)suite;
+	(void)topo;
+	memset(stats, 0, sizeof(*stats));
+	if (!sel || !slots || !counted) {
+		free(sel);
+		free(slots);
+		free(counted);
+		return -ENOMEM;
+	}
+	gb_select(sel, n);
+	stats->cases = (unsigned)n;
+	make_order(cfg, n, slots);
+	rc = gb_report_open();
+	if (rc < 0)
+		goto out;
+	for (size_t k = 0; k < total && !sig_pending(); k++) {
+		struct gb_bench *b = sel[slots[k]];
+		unsigned rep = gb_runs_kept(b);
+		const char *err;
+		int got;
+
+		progress(t0, k, total, gb_name(b), rep, cfg->repetitions);
+		got = gb_call(b, stop_now);
+		if (got == 0)
+			break; /* stopped while sizing: nothing kept */
+		if (got == GB_CALL_FAILED && sig_pending()) {
+			gb_drop_last(b); /* interrupted: left out, never reported */
+			break;
+		}
+		err = gb_last_error(b);
+		if (err && !counted[slots[k]]) {
+			counted[slots[k]] = true;
+			if (strncmp(err, "skipped:", 8) == 0)
+				stats->skipped++;
+			else
+				stats->failed++;
+		}
+		gb_report_show_last(b);
+	}
+	for (size_t i = 0; i < n; i++)
+		stats->ran += gb_runs_kept(sel[i]) > 0;
+	stats->interrupted = sig_pending() != 0;
+	rc = gb_report_close();
+out:
+	free(sel);
+	free(slots);
+	free(counted);
+	return rc;
+}

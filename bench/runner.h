@@ -1,0 +1,47 @@
+/* runner.h - build/ipclab's run: every selected case's repetitions in an
+ * order of our own (sequential, or interleaved and seeded), one
+ * repetition per call of the case, each call opening and closing the case's
+ * processes and channels; every finished repetition is kept, whatever
+ * happens later. */
+#ifndef IPCLAB_RUNNER_H
+#define IPCLAB_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "suite.h"
+#include "topo.h"
+
+enum run_order { ORDER_INTERLEAVED = 0, ORDER_SEQUENTIAL };
+
+struct runner_cfg {
+	enum run_order order;
+	uint64_t seed;          /* interleaved: the shuffle's seed */
+	unsigned repetitions;   /* of every case */
+	bool sentinel;          /* probes around every repetition */
+	bool perf;              /* perf bench sched pipe around the pipe case */
+};
+
+struct runner_stats {
+	unsigned cases;         /* selected */
+	unsigned ran;           /* cases with a kept repetition */
+	unsigned skipped, failed, drifted;
+	bool interrupted;
+};
+
+/* Register every case of the suite with gbench (manual time, ns).  0 or
+ * -ENOMEM. */
+int runner_register(struct suite *suite);
+
+/* Run the cases --benchmark_filter selects and report them (gbench's
+ * reporters: the display, and the file when one is set).  Stops at the
+ * first signal (sig.h) with every finished repetition kept.  0, or -EIO
+ * when the file report could not be written. */
+int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct topo *topo,
+	       struct runner_stats *stats);
+
+/* The order's one-line description for the context: "interleaved seed=N"
+ * or "sequential". */
+void runner_order_text(const struct runner_cfg *cfg, char *buf, size_t len);
+
+#endif

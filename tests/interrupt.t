@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""interrupt.t - SIGINT/SIGTERM at random moments of build/ipclab, as TAP.
+
+Each trial starts a short ipclab run (several cases, two repetitions each,
+interleaved) in a session of its own, sends SIGINT or SIGTERM after a random
+delay spread over the whole run (setup, sizing, timed rounds, between
+repetitions, while the results are written), sometimes a second signal
+shortly after, and checks:
+
+  - exit status 130 (SIGINT) or 143 (SIGTERM), or 0 when the run had
+    finished before the signal, or death by the signal when it came before
+    main() could install its handler (then nothing may exist);
+  - one signal: a whole bench.json (an empty benchmarks list when nothing
+    had finished), holding every repetition the display showed finished,
+    none marked interrupted, aggregates only over finished repetitions;
+  - two signals: bench.json absent or whole;
+  - no temporary file in the results folder, nothing new in /dev/shm or
+    /dev/mqueue carrying the run's pid, nothing in its private TMPDIR, and
+    no process of its session left (this script is a child subreaper:
+    anything left is re-parented here and seen).
+
+INTERRUPT_SEED (printed) repeats a campaign; INTERRUPT_TRIALS sets its size.
+"""
+import ctypes
+import glob
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.abspath(os.environ.get("IPCLAB_BUILD", os.path.join(ROOT, "build")))
+IPCLAB = os.path.join(BUILD, "ipclab")
+SEED = int(os.environ.get("INTERRUPT_SEED", str(int(time.time() * 1000) % 1000000)))
+TRIALS = int(os.environ.get("INTERRUPT_TRIALS", "18"))
+# Per run: far more than a run or its teardown takes; expiry is a hang.
+RUN_TIMEOUT_S = 60
+SEL = ["--impl=pipe,shmring,unix-stream", "--scenario=pingpong,stream", "--size=64",
+       "--pool=1", "--benchmark_min_time=0.02", "--benchmark_repetitions=2"]
+PR_SET_CHILD_SUBREAPER = 36
+NAME_PID = re.compile(r"^ipclab-[a-z-]+?-(\d+)-")
+RUN_LINE = re.compile(r"^(\S+)/manual_time\s")
+
+rng = random.Random(SEED)
+libc = ctypes.CDLL(None, use_errno=True)
+SUBREAPER = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+WORK = tempfile.mkdtemp(prefix="interrupt-")
+ntests = 0
+nfailed = 0
+
+
+def ok(cond, name, why=()):
+	global ntests, nfailed
+	ntests += 1
+	nfailed += not cond
+	print("%sok %d - interrupt: %s" % ("" if cond else "not ", ntests, name))
+	if not cond:
+		for line in why:
+			print("# " + str(line))
+		sys.stderr.write("interrupt: %s: %s\n" % (name, "; ".join(map(str, why))))
+	sys.stdout.flush()
+	return cond
+
+
+def run(out, tmpdir):
+	env = dict(os.environ, TMPDIR=tmpdir)
+	env.pop("BENCHMARK_FILTER", None)
+	return subprocess.Popen([IPCLAB] + SEL + ["--out=" + out], env=env, stdout=subprocess.PIPE,
+				stderr=subprocess.PIPE, start_new_session=True)
+
+
+def strays(pid):
+	"""Processes of the run's session still alive, and zombies re-parented
+	to us (reaped here)."""
+	found = []
+	for p in glob.glob("/proc/[0-9]*/stat"):
+		try:
+			with open(p) as f:
+				fields = f.read().rsplit(")", 1)[1].split()
+		except OSError:
+			continue
+		if int(fields[3]) == pid and int(p.split("/")[2]) != pid:
+			found.append((int(p.split("/")[2]), fields[0]))
+	while True:
+		try:
+			k, _ = os.waitpid(-1, os.WNOHANG)
+		except ChildProcessError:
+			break
+		if k == 0:
+			break
+		found.append((k, "reaped here"))
+	return found
+
+
+def ipc_left(pid):
+	left = []
+	for d in ("/dev/shm", "/dev/mqueue"):
+		try:
+			names = os.listdir(d)
+		except OSError:
+			continue
+		for n in names:
+			m = NAME_PID.match(n)
+			if m and int(m.group(1)) == pid:
+				left.append(os.path.join(d, n))
+	return left
+
+
+def finished_runs(stdout):
+	"""Each repetition the display showed finished, by case."""
+	shown = {}
+	for line in stdout.splitlines():
+		m = RUN_LINE.match(line)
+		if m:
+			shown[m.group(1)] = shown.get(m.group(1), 0) + 1
+	return shown
+
+
+def check_json(path, shown, why):
+	try:
+		with open(path) as f:
+			data = json.load(f)
+	except (OSError, ValueError) as e:
+		why.append("bench.json unreadable: %s" % e)
+		return None
+	if not isinstance(data.get("benchmarks"), list) or "context" not in data:
+		why.append("bench.json has no benchmarks list or no context")
+		return None
+	runs, aggs = {}, {}
+	for b in data["benchmarks"]:
+		name = b.get("run_name", "").replace("/manual_time", "")
+		if b.get("run_type") == "aggregate":
+			aggs.setdefault(name, []).append(b)
+			continue
+		if str(b.get("error_message", "")).startswith("interrupted"):
+			why.append("interrupted repetition kept: %s" % b["name"])
+		if not b.get("error_occurred"):
+			runs.setdefault(name, []).append(b)
+	for case, n in shown.items():
+		if len(runs.get(case, [])) < n:
+			why.append("%s: %d repetitions shown finished, %d in bench.json" % (case, n, len(runs.get(case, []))))
+	for case, a in aggs.items():
+		if len(runs.get(case, [])) < 2 or len(a) != 4:
+			why.append("%s: %d aggregates over %d finished repetitions" % (case, len(a), len(runs.get(case, []))))
+	return data
+
+
+def trial(i, delay, sig, second):
+	out = os.path.join(WORK, "out%d" % i)
+	tmpdir = os.path.join(WORK, "tmp%d" % i)
+	os.mkdir(tmpdir)
+	p = run(out, tmpdir)
+	time.sleep(delay)
+	sent = p.poll() is None
+	if sent:
+		os.kill(p.pid, sig)
+		if second is not None:
+			time.sleep(second)
+			try:
+				os.kill(p.pid, sig)
+			except ProcessLookupError:
+				pass
+	try:
+		so, se = p.communicate(timeout=RUN_TIMEOUT_S)
+	except subprocess.TimeoutExpired:
+		os.killpg(p.pid, signal.SIGKILL)
+		so, se = p.communicate()
+		return ok(False, "trial %d: hang" % i, ["no exit within %ds" % RUN_TIMEOUT_S])
+	so, se = so.decode(errors="replace"), se.decode(errors="replace")
+	why = []
+	rc = p.returncode
+	bench = os.path.join(out, "bench.json")
+	if rc == -sig and not os.path.exists(out):
+		pass  # before main() installed its handler: nothing was made
+	elif not sent or (rc == 0 and "cases run" in se):
+		if rc != 0:
+			why.append("finished run exited %d" % rc)
+	elif rc != 128 + sig:
+		why.append("exit %s, want %d" % (rc, 128 + sig))
+	if os.path.exists(out) and rc != -sig:
+		if second is None or os.path.exists(bench):
+			if not os.path.exists(bench):
+				why.append("no bench.json")
+			else:
+				check_json(bench, {} if second is not None else finished_runs(so), why)
+		temps = [n for n in os.listdir(out) if n.startswith(".")]
+		if temps:
+			why.append("temporary files left: %s" % temps)
+	left = ipc_left(p.pid) + [os.path.join(tmpdir, n) for n in os.listdir(tmpdir)]
+	if left:
+		why.append("IPC objects left: %s" % left)
+	s = strays(p.pid)
+	if s:
+		why.append("processes left: %s" % s)
+		for k, _ in s:
+			try:
+				os.kill(k, signal.SIGKILL)
+			except ProcessLookupError:
+				pass
+	what = "%s%s after %.2fs" % (signal.Signals(sig).name, " twice" if second is not None else "", delay)
+	return ok(not why, "trial %d: %s: exit %s, results whole, nothing left" % (i, what, rc),
+		  why + ["stderr tail: " + " | ".join(se.splitlines()[-4:])])
+
+
+def main():
+	if not os.access(IPCLAB, os.X_OK):
+		print("1..0 # SKIP %s not built" % IPCLAB)
+		return 0
+	print("# seed %d (INTERRUPT_SEED=%d repeats this campaign), %d trials, subreaper %s" % (
+		SEED, SEED, TRIALS, SUBREAPER))
+	# How long the selection runs, to spread the signals over all of it.
+	t0 = time.monotonic()
+	tmpdir = os.path.join(WORK, "tmpref")
+	os.mkdir(tmpdir)
+	p = run(os.path.join(WORK, "ref"), tmpdir)
+	so, se = p.communicate(timeout=RUN_TIMEOUT_S * 2)
+	total = time.monotonic() - t0
+	ok(p.returncode == 0, "reference run (%.2fs)" % total, [se.decode(errors="replace")[-500:]])
+	for i in range(TRIALS):
+		sig = rng.choice([signal.SIGINT, signal.SIGTERM])
+		second = rng.uniform(0, 0.05) if rng.random() < 0.25 else None
+		delay = rng.uniform(0, total * 1.05)
+		trial(i, delay, sig, second)
+	print("1..%d" % ntests)
+	shutil.rmtree(WORK, ignore_errors=True)
+	return 1 if nfailed else 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
