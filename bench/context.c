@@ -134,8 +134,10 @@ static void add_selection(const struct suite *suite)
 			micro++;
 			continue;
 		}
-		list_add(&ax[0], scenario_name(c->spec.kind));
-		list_add(&ax[1], c->spec.ops->name);
+		if (c->spec.workload)
+			list_add(&ax[0], c->spec.workload->name);
+		if (c->spec.subject.table)
+			list_add(&ax[1], subject_name(&c->spec.subject));
 		list_add(&ax[2], ipc_wait_name(c->spec.wait));
 		list_add(&ax[3], placement_name(c->spec.placement->kind));
 		snprintf(num, sizeof(num), "%zu", c->spec.size);
