@@ -616,6 +616,11 @@ const char *gb_name(const struct gb_bench *b)
 	return b->name.c_str();
 }
 
+void *gb_user(const struct gb_bench *b)
+{
+	return b->arg;
+}
+
 int gb_call(struct gb_bench *b, bool (*stop)(void))
 {
 	try {

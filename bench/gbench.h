@@ -104,6 +104,8 @@ bool gb_list_tests(void);
  * gb_report_open. */
 size_t gb_select(struct gb_bench **out, size_t max);
 const char *gb_name(const struct gb_bench *b);
+/* The arg given to gb_register. */
+void *gb_user(const struct gb_bench *b);
 /* One repetition of case b: the first that finishes sizes the case to
  * --benchmark_min_time (as the library does: 1, 10, ... iterations, each a
  * call of the case function; stop() is asked between two such calls), the

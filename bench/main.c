@@ -45,10 +45,11 @@ static void run_flags_usage(FILE *f)
 		"                    context as ipclab_order)\n"
 		"  --rerun=DIR       run the cases of the ipclab results folder DIR again, with its\n"
 		"                    flags (its ipclab_argv); only --out=NEW may be added\n"
-		"  --no-sentinel     no probes around each case (see README, Sentinel)\n");
+		"  --no-sentinel     no probes around each repetition (see README, Sentinel)\n"
+		"  --no-perf         no perf bench sched pipe around the pipe ping-pong case\n");
 }
 
-/* Take --order=, --seed=, --rerun= and --no-sentinel out of argv.  0, or
+/* Take --order=, --seed=, --rerun=, --no-sentinel and --no-perf out of argv.  0, or
  * -EINVAL with one line in err. */
 static int take_run_flags(int *argc, char **argv, struct run_flags *rf, char *err)
 {
@@ -84,12 +85,31 @@ static int take_run_flags(int *argc, char **argv, struct run_flags *rf, char *er
 			rf->rerun = a + 8;
 		} else if (strcmp(a, "--no-sentinel") == 0) {
 			rf->cfg.sentinel = false;
+		} else if (strcmp(a, "--no-perf") == 0) {
+			rf->cfg.perf = false;
 		} else
 			argv[out++] = argv[i];
 	}
 	argv[out] = NULL;
 	*argc = out;
 	return 0;
+}
+
+/* A copy of argv, strings included: parsing splits comma lists in place,
+ * and the context must get the argv exactly as given.  NULL when out of
+ * memory.  Free with rerun_free(argc, copy). */
+static char **copy_argv(int argc, char **argv)
+{
+	char **c = calloc((size_t)argc + 1, sizeof(*c));
+
+	for (int i = 0; c && i < argc; i++) {
+		c[i] = strdup(argv[i]);
+		if (!c[i]) {
+			rerun_free(i, c);
+			return NULL;
+		}
+	}
+	return c;
 }
 
 static uint64_t random_seed(void)
@@ -111,7 +131,7 @@ int main(int argc, char **argv)
 	struct run_flags rf = { .cfg = { .order = ORDER_INTERLEAVED, .sentinel = true, .perf = true } };
 	struct runner_stats stats = { 0 };
 	char err[SUITE_ERRLEN] = "", terr[TOPO_ERRLEN] = "", tmp[4200] = "", order[64];
-	char *gargv[SUITE_MAX_ARGS], **args = NULL, **rargv = NULL;
+	char *gargv[SUITE_MAX_ARGS], **args = NULL, **rargv = NULL, **exact = NULL;
 	int gargc, nargs = argc, rargc = 0, status = 0;
 	bool out_created = false;
 	const char *reps, *min_time;
@@ -166,6 +186,12 @@ int main(int argc, char **argv)
 			status = EXIT_USAGE;
 			goto out;
 		}
+	}
+	exact = copy_argv(argc, argv);
+	if (!exact) {
+		fprintf(stderr, "ipclab: out of memory\n");
+		status = 1;
+		goto out;
 	}
 	if (!rf.have_seed)
 		rf.cfg.seed = random_seed();
@@ -278,8 +304,9 @@ int main(int argc, char **argv)
 	}
 
 	runner_order_text(&rf.cfg, order, sizeof(order));
-	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = argv, .reps = reps,
+	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
 							     .min_time = min_time, .order = order });
+	runner_context(&rf.cfg);
 	if (rf.rerun)
 		gb_add_context("ipclab_rerun_of", rf.rerun);
 	/* From here on a signal still ends with a whole bench.json: the
@@ -311,6 +338,8 @@ out:
 	suite_free(&suite);
 	topo_close(topo);
 	free(args);
+	if (exact)
+		rerun_free(argc, exact);
 	rerun_free(rargc, rargv);
 	free(sel);
 	return status;

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "gbench.h"
 #include "result.h"
+#include "perfpipe.h"
 #include "runner.h"
+#include "sentinel.h"
 #include "sig.h"
 
 /* Warm-up before each timed round: a tenth of the round, at least this
@@ -106,6 +109,43 @@ int runner_register(struct suite *suite)
 	return 0;
 }
 
+/* Is there a program called name on PATH? */
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : ""; *p;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n && n + strlen(name) + 2 < sizeof(buf)) {
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name);
+			if (access(buf, X_OK) == 0)
+				return true;
+		}
+		p += n + (end != NULL);
+	}
+	return false;
+}
+
+void runner_context(const struct runner_cfg *cfg)
+{
+	char buf[300];
+
+	if (cfg->sentinel) {
+		gb_add_context("ipclab_sentinel", sentinel_description());
+		gb_add_context("ipclab_drift_factor", SENTINEL_DRIFT_FACTOR_TEXT);
+	}
+	if (cfg->perf && on_path("perf")) {
+		snprintf(buf, sizeof(buf),
+			 "perf bench sched pipe -l %u, started on the case's first CPU with its worker moved to the second, "
+			 "right before and after each repetition of pingpong/pipe/block/*/size:64/pool:1",
+			 PERFPIPE_LOOPS);
+		gb_add_context("ipclab_perf_pipe", buf);
+	}
+}
+
 void runner_order_text(const struct runner_cfg *cfg, char *buf, size_t len)
 {
 	if (cfg->order == ORDER_SEQUENTIAL)
@@ -178,6 +218,65 @@ static bool stop_now(void)
 	return sig_pending() != 0;
 }
 
+/* The case perf's pipe baseline runs around (CONTRACTS.md): pipe, block,
+ * 64 B ping-pong, pool 1, any placement. */
+static bool perf_case(const char *name)
+{
+	const char *pre = "pingpong/pipe/block/", *post = "/size:64/pool:1";
+	size_t n = strlen(name), lp = strlen(pre), ls = strlen(post);
+
+	return n > lp + ls && strncmp(name, pre, lp) == 0 && strcmp(name + n - ls, post) == 0 &&
+	       !memchr(name + lp, '/', n - lp - ls);
+}
+
+/* What runs right before a repetition, to be stored with it after. */
+struct around {
+	int cpu_a, cpu_b;
+	struct sentinel before;
+	double perf_before_ns;
+	int perf_rc;
+};
+
+static void before_call(const struct runner_cfg *cfg, const struct suite_case *c, const struct topo *topo,
+			struct around *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->perf_rc = -ENOENT;
+	sentinel_cpus(c, topo, &a->cpu_a, &a->cpu_b);
+	if (cfg->perf && perf_case(c->name))
+		a->perf_rc = perfpipe_run(PERFPIPE_LOOPS, a->cpu_a, a->cpu_b, &a->perf_before_ns);
+	if (cfg->sentinel)
+		sentinel_probe(a->cpu_a, a->cpu_b, &a->before);
+}
+
+/* After a repetition that finished: the probes again, and every counter.
+ * Returns whether the sentinel saw the machine move. */
+static bool after_call(const struct runner_cfg *cfg, const struct suite_case *c, struct gb_bench *b,
+		       const struct around *a)
+{
+	struct sentinel after = { 0 };
+	bool drift = false;
+	double perf_after_ns;
+
+	if (cfg->sentinel) {
+		sentinel_probe(a->cpu_a, a->cpu_b, &after);
+		drift = sentinel_drift(&a->before, &after);
+	}
+	if (cfg->perf && perf_case(c->name) && a->perf_rc == 0 &&
+	    perfpipe_run(PERFPIPE_LOOPS, a->cpu_a, a->cpu_b, &perf_after_ns) == 0) {
+		gb_last_counter(b, "perf_pipe_before_ns", a->perf_before_ns);
+		gb_last_counter(b, "perf_pipe_after_ns", perf_after_ns);
+	}
+	if (!cfg->sentinel || gb_last_error(b))
+		return false;
+	gb_last_counter(b, "sentinel_line_before_ns", (double)a->before.line_ns);
+	gb_last_counter(b, "sentinel_line_after_ns", (double)after.line_ns);
+	gb_last_counter(b, "sentinel_wake_before_ns", (double)a->before.wake_ns);
+	gb_last_counter(b, "sentinel_wake_after_ns", (double)after.wake_ns);
+	gb_last_counter(b, "drift", drift ? 1.0 : 0.0);
+	return drift;
+}
+
 int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct topo *topo,
 	       struct runner_stats *stats)
 {
@@ -185,16 +284,17 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 	struct gb_bench **sel = calloc(n ? n : 1, sizeof(*sel));
 	unsigned *slots = calloc(total ? total : 1, sizeof(*slots));
 	bool *counted = calloc(n ? n : 1, sizeof(*counted));
+	bool *drifted = calloc(n ? n : 1, sizeof(*drifted));
 	uint64_t t0 = clk_now_ns();
 	int rc;
 
 	(void)suite;
-	(void)topo;
 	memset(stats, 0, sizeof(*stats));
-	if (!sel || !slots || !counted) {
+	if (!sel || !slots || !counted || !drifted) {
 		free(sel);
 		free(slots);
 		free(counted);
+		free(drifted);
 		return -ENOMEM;
 	}
 	gb_select(sel, n);
@@ -205,17 +305,24 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		goto out;
 	for (size_t k = 0; k < total && !sig_pending(); k++) {
 		struct gb_bench *b = sel[slots[k]];
+		struct suite_case *c = gb_user(b);
+		struct around around;
 		unsigned rep = gb_runs_kept(b);
 		const char *err;
 		int got;
 
 		progress(t0, k, total, gb_name(b), rep, cfg->repetitions);
+		before_call(cfg, c, topo, &around);
 		got = gb_call(b, stop_now);
 		if (got == 0)
 			break; /* stopped while sizing: nothing kept */
 		if (got == GB_CALL_FAILED && sig_pending()) {
 			gb_drop_last(b); /* interrupted: left out, never reported */
 			break;
+		}
+		if (after_call(cfg, c, b, &around) && !drifted[slots[k]]) {
+			drifted[slots[k]] = true;
+			stats->drifted++;
 		}
 		err = gb_last_error(b);
 		if (err && !counted[slots[k]]) {
@@ -235,5 +342,6 @@ out:
 	free(sel);
 	free(slots);
 	free(counted);
+	free(drifted);
 	return rc;
 }

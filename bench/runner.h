@@ -40,6 +40,10 @@ int runner_register(struct suite *suite);
 int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct topo *topo,
 	       struct runner_stats *stats);
 
+/* The context keys of the sentinel and the perf baseline
+ * (ipclab_sentinel, ipclab_drift_factor, ipclab_perf_pipe). */
+void runner_context(const struct runner_cfg *cfg);
+
 /* The order's one-line description for the context: "interleaved seed=N"
  * or "sequential". */
 void runner_order_text(const struct runner_cfg *cfg, char *buf, size_t len);

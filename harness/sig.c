@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,7 +37,7 @@ static size_t utoa(unsigned long v, char *buf)
 /* SIGKILL every child of this process and reap it.  The kernel lists the
  * children of each thread in /proc/self/task/TID/children; only the main
  * thread forks here. */
-static void kill_children(void)
+static bool kill_children_once(void)
 {
 	char path[64] = "/proc/self/task/", buf[4096];
 	size_t o = strlen(path);
@@ -47,11 +48,11 @@ static void kill_children(void)
 	memcpy(path + o, "/children", sizeof("/children"));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return false;
 	buf[n] = '\0';
 	for (char *p = buf; *p;) {
 		long pid = 0;
@@ -61,6 +62,9 @@ static void kill_children(void)
 		while (*p >= '0' && *p <= '9')
 			pid = pid * 10 + (*p++ - '0');
 		if (pid > 0) {
+			/* Its group too, when it leads one (perf and its
+			 * worker, harness/perfpipe.c); ESRCH otherwise. */
+			kill((pid_t)-pid, SIGKILL);
 			kill((pid_t)pid, SIGKILL);
 			while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
 				;
@@ -68,6 +72,15 @@ static void kill_children(void)
 		if (*p && *p != ' ' && *p != '\n')
 			break;
 	}
+	return true;
+}
+
+/* Until none is left: a killed child's own child may be re-parented here
+ * (perf's worker, harness/perfpipe.c) after the first pass. */
+static void kill_children(void)
+{
+	for (int pass = 0; pass < 4 && kill_children_once(); pass++)
+		;
 }
 
 static void on_signal(int sig)

@@ -11,6 +11,33 @@ PKGS="gcc g++ cmake ninja-build pkg-config perl python3 \
 libhwloc-dev hwloc libcmocka-dev libbenchmark-dev \
 gnuplot-nox libbenchmark-tools python3-scipy"
 
+# Optional: never make `make` fail.  linux-perf: ipclab's perf bench sched
+# pipe baseline around the pipe ping-pong case (issue 10); stress-ng: the CPU
+# hog of scripts/soak-tests.sh (which has a spinner of its own without it).
+OPTIONAL_PKGS="linux-perf stress-ng"
+
+optional() {
+	opt=""
+	for p in $OPTIONAL_PKGS; do
+		case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+		*"install ok installed"*) ;;
+		*) opt="$opt $p" ;;
+		esac
+	done
+	[ -z "$opt" ] && return 0
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "install-deps: optional:$opt (skipped if apt cannot install them)" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $opt >/dev/null 2>&1 ||
+			{ DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+			  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $opt >/dev/null 2>&1; } ||
+			echo "install-deps: optional packages not installed:$opt (their features are skipped)" >&2
+	else
+		echo "install-deps: optional packages missing:$opt (their features are skipped; as root: apt-get install$opt)" >&2
+	fi
+	# Remember the attempt: one try per build folder, not one per make.
+	return 0
+}
+
 missing=""
 for p in $PKGS; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -20,7 +47,13 @@ for p in $PKGS; do
 	esac
 done
 
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	[ -e "${IPCLAB_OPTIONAL_STAMP:-build/.optional-deps-tried}" ] && exit 0
+	optional
+	mkdir -p "$(dirname "${IPCLAB_OPTIONAL_STAMP:-build/.optional-deps-tried}")" 2>/dev/null &&
+		: >"${IPCLAB_OPTIONAL_STAMP:-build/.optional-deps-tried}" 2>/dev/null
+	exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: missing packages:$missing; this script knows only apt-get (Debian/Ubuntu): install them with your package manager" >&2
@@ -34,3 +67,4 @@ echo "install-deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >&2
+optional

@@ -265,6 +265,63 @@ def help_text():
 		assert flag in r.stdout, flag
 
 
+# A filter with spaces in it: ipclab_command (joined with spaces) cannot
+# give it back, ipclab_argv must.
+RERUN_ARGS = ["--impl=pipe,shmring", "--scenario=pingpong", "--size=64", "--wait=block",
+	      "--benchmark_min_time=0.01", "--benchmark_repetitions=2", "--no-perf",
+	      "--benchmark_filter=pipe/block|no such case| shmring/block"]
+
+
+def load(folder):
+	with open(os.path.join(folder, "bench.json")) as f:
+		return json.load(f)
+
+
+@T.test("suite: ipclab_argv is the exact argv; order and selection are in the context")
+def exact_argv():
+	a = os.path.join(W, "rerun-a")
+	r = ipclab(*(RERUN_ARGS + ["--out=" + a]))
+	assert r.returncode == 0, r.stderr[-1000:]
+	ctx = load(a)["context"]
+	assert json.loads(ctx["ipclab_argv"]) == [IPCLAB] + RERUN_ARGS + ["--out=" + a], ctx["ipclab_argv"]
+	assert re.match(r"^interleaved seed=\d+$", ctx["ipclab_order"]), ctx["ipclab_order"]
+	assert "impl=pipe,shmring" in ctx["ipclab_selection"], ctx["ipclab_selection"]
+	state["rerun-a"] = a
+
+
+@T.test("suite: --rerun=DIR --out=NEW runs the same cases with the same flags and order")
+def rerun():
+	a = state["rerun-a"]
+	b = os.path.join(W, "rerun-b")
+	r = ipclab("--rerun=" + a, "--out=" + b)
+	assert r.returncode == 0, r.stderr[-1000:]
+	da, db = load(a), load(b)
+	names = lambda d: sorted(x["name"] for x in d["benchmarks"])
+	assert names(da) == names(db) and names(da), (names(da), names(db))
+	argv_b = json.loads(db["context"]["ipclab_argv"])
+	assert RERUN_ARGS[-1] in argv_b, argv_b
+	assert db["context"]["ipclab_order"] == da["context"]["ipclab_order"]
+	assert argv_b[-1] == "--out=" + b, argv_b
+
+
+@T.test("suite: --rerun of a missing or non-ipclab folder: one line, exit 2, nothing made")
+def rerun_bad():
+	plain = os.path.join(W, "not-a-result")
+	os.mkdir(plain)
+	with open(os.path.join(plain, "bench.json"), "w") as f:
+		json.dump({"context": {"date": "x"}, "benchmarks": []}, f)
+	for d in (os.path.join(W, "no-such-folder"), plain, os.path.join(W, "empty-folder")):
+		os.makedirs(os.path.join(W, "empty-folder"), exist_ok=True)
+		out = os.path.join(W, "rerun-never")
+		r = ipclab("--rerun=" + d, "--out=" + out)
+		assert r.returncode == 2, (d, r.returncode, r.stderr)
+		lines = r.stderr.strip("\n").split("\n")
+		assert len(lines) == 1 and d in lines[0], r.stderr
+		assert not os.path.exists(out), "created " + out
+	r = ipclab("--rerun=" + state["rerun-a"], "--impl=pipe")
+	assert r.returncode == 2 and len(r.stderr.strip().split("\n")) == 1, r.stderr
+
+
 if __name__ == "__main__":
 	if not os.access(IPCLAB, os.X_OK):
 		print("1..0 # SKIP %s is not built" % IPCLAB)

@@ -650,8 +650,9 @@ int main(void)
 	if (!fx.before || fx.sh == MAP_FAILED)
 		return 1;
 	leak_snapshot(fx.before);
-	snprintf(fx.dir, sizeof(fx.dir), "%s/ipclab-gbench-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	/* With our pid, as every ipclab name: leak checks count only ours. */
+	snprintf(fx.dir, sizeof(fx.dir), "%s/ipclab-gbench-%ld-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp", (long)getpid());
 	if (!mkdtemp(fx.dir))
 		return 1;
 	snprintf(fx.json, sizeof(fx.json), "%s/bench.json", fx.dir);
