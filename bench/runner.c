@@ -91,7 +91,14 @@ static void run_case(struct gb_state *st, void *arg)
 		result_from_round(&res, round, run);
 		suite_report(st, &res);
 	}
-	case_close(run, NULL);
+	/* A worker that died after its round (killed, crashed in teardown)
+	 * fails the repetition too: a crash of a child fails its case. */
+	if (case_close(run, why) < 0 && rc == 0 && !sig_pending()) {
+		char msg[SCENARIO_ERRLEN];
+
+		snprintf(msg, sizeof(msg), "failed: %s", why);
+		fail(st, c, msg);
+	}
 	free(round);
 }
 
