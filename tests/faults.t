@@ -371,7 +371,8 @@ def out_dir(tag):
 def ipclab_argv(sel, out=None, timing=TINY):
 	# Sequential: a fault aimed at the Nth case announced must hit the case
 	# the selection lists Nth.
-	argv = [IPCLAB] + sel + timing + ["--order=sequential"]
+	# No perf baseline: its processes are not the case's workers.
+	argv = [IPCLAB] + sel + timing + ["--order=sequential", "--no-perf"]
 	if out:
 		argv.append("--out=" + out)
 	return argv
@@ -416,14 +417,21 @@ def kill_worker_case(scenario, impls, target_idx, sig=signal.SIGKILL, extra=()):
 	victim, when = None, None
 	if kids:
 		time.sleep(rng.uniform(0.0, 0.08))
-		if target_workers():
-			kids = children_of(r.pid) or kids
-		victim = rng.choice(kids)
-		try:
-			os.kill(victim, sig)
-			when = time.monotonic() - r.t0
-		except ProcessLookupError:
-			victim = None
+		# Each repetition (and each sizing call) of a case has a pool
+		# of its own: a worker seen a moment ago may have finished, so
+		# aim again until a live worker of the target case is hit.
+		end = time.monotonic() + 20
+		while victim is None and time.monotonic() < end and r.p.poll() is None:
+			live = [k for k in (target_workers() or []) if proc_state(k) not in (None, "Z")]
+			if not live:
+				time.sleep(0.001)
+				continue
+			pick = rng.choice(live)
+			try:
+				os.kill(pick, sig)
+				victim, when = pick, time.monotonic() - r.t0
+			except ProcessLookupError:
+				pass
 	r.wait()
 	return r, cases, target, out, victim, when
 
