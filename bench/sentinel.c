@@ -48,10 +48,10 @@ const char *sentinel_description(void)
 	static char buf[400];
 
 	snprintf(buf, sizeof(buf),
-		 "right before and after each repetition, on the case's first two CPUs: p50 of %u round trips of one "
-		 "cache line (sentinel_line_*_ns) and of %u one-byte blocking pipe round trips between two threads "
-		 "(sentinel_wake_*_ns); drift=1 when either moved by more than x%s",
+		 "right before and after each repetition, on the case's first two CPUs: p50 of up to %u round trips of one "
+		 "cache line (sentinel_line_*_ns) and of up to %u one-byte blocking pipe round trips between two threads "
+		 "(sentinel_wake_*_ns), each probe at most %.0f ms; drift=1 when either moved by more than x%s",
 		 PROBE_LINE_TRIPS - PROBE_LINE_TRIPS / 10, PROBE_WAKE_TRIPS - PROBE_WAKE_TRIPS / 10,
-		 SENTINEL_DRIFT_FACTOR_TEXT);
+		 (double)PROBE_BUDGET_NS / 1e6, SENTINEL_DRIFT_FACTOR_TEXT);
 	return buf;
 }

@@ -28,6 +28,7 @@ struct line {
 struct probe {
 	int cpu_a, cpu_b;
 	unsigned trips;
+	unsigned taken;        /* samples the timing thread took */
 	uint64_t *samples;
 	int rc;                /* of the timing thread */
 	bool wake;             /* pipe probe, else cache line */
@@ -85,6 +86,7 @@ static void *time_thread(void *arg)
 {
 	struct probe *p = arg;
 	uint64_t deadline = clk_now_ns() + PROBE_TIMEOUT_NS;
+	uint64_t budget_end = clk_now_ns() + PROBE_BUDGET_NS;
 	char c = 'x';
 
 	p->rc = pin(p->cpu_a);
@@ -106,6 +108,9 @@ static void *time_thread(void *arg)
 			}
 		}
 		p->samples[k] = clk_now_ns() - t0;
+		p->taken = (unsigned)k + 1;
+		if (p->samples[k] + t0 > budget_end && p->taken >= p->trips / 10 + PROBE_MIN_SAMPLES)
+			break;
 	}
 	return NULL;
 }
@@ -151,10 +156,11 @@ static int run(struct probe *p, uint64_t *p50_ns)
 		rc = p->rc;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0) {
-		qsort(p->samples + warm, p->trips - warm, sizeof(uint64_t), cmp_u64);
-		*p50_ns = p->samples[warm + (p->trips - warm) / 2];
-	}
+	if (rc == 0 && p->taken > warm) {
+		qsort(p->samples + warm, p->taken - warm, sizeof(uint64_t), cmp_u64);
+		*p50_ns = p->samples[warm + (p->taken - warm) / 2];
+	} else if (rc == 0)
+		rc = -ENODATA;
 	free(p->samples);
 	return rc;
 }

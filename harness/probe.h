@@ -10,12 +10,18 @@
 
 #include <stdint.h>
 
-/* Round trips of each probe (the first tenth is warm-up, not counted). */
-#define PROBE_LINE_TRIPS 2000u
-#define PROBE_WAKE_TRIPS 100u
+/* Round trips of each probe at most (the first tenth is warm-up, not
+ * counted), and the time each may take: on a busy machine a probe stops at
+ * PROBE_BUDGET_NS with what it has (at least PROBE_MIN_SAMPLES), so the
+ * sentinel costs about the same there as on a quiet one. */
+#define PROBE_LINE_TRIPS 1000u
+#define PROBE_WAKE_TRIPS 40u
+#define PROBE_BUDGET_NS 2000000ull
+#define PROBE_MIN_SAMPLES 10u
 
 /* The median round trip (ns) of a cache line bounced between cpu_a and
- * cpu_b (a CPU < 0: not pinned) over trips round trips.  0, or -errno
+ * cpu_b (a CPU < 0: not pinned) over trips round trips (fewer when the
+ * budget ran out).  0, or -errno
  * (-ETIMEDOUT when the other thread never answered within a second). */
 int probe_cacheline(int cpu_a, int cpu_b, unsigned trips, uint64_t *p50_ns);
 
