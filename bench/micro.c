@@ -78,6 +78,8 @@ int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned
 			op = sel->impls[i].table;
 		} else if (!(op = ipc_registry[i]))
 			break;
+		if (sel->profile == PROFILE_QUICK && !sel->nscenarios && op->quick == IPC_QUICK_SMALL)
+			continue; /* ipc.h: pingpong and stream only */
 		for (unsigned w = 0; w < nw; w++) {
 			unsigned nsz = sel->nsizes ? sel->nsizes : 1;
 

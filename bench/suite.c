@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "gbench.h"
 #include "sig.h"
@@ -104,6 +105,20 @@ void suite_pool1_names(char *buf, size_t len)
 		}
 	if (o < len)
 		snprintf(buf + o, len - o, " run%s at pool 1 only", total == 1 ? "s" : "");
+}
+
+/* Is this case outside a channel's small share of the quick profile
+ * (ipc.h: IPC_QUICK_SMALL: the pool-1 workloads at one size)?  Only
+ * defaults shrink: workloads or sizes named on the command line are kept. */
+static bool quick_small_drops(const struct selection *sel, const struct subject *sub,
+			      const struct workload *wl, size_t size)
+{
+	const struct ipc_ops *op = sub->family == &family_channel ? sub->table : NULL;
+
+	if (!op || op->quick != IPC_QUICK_SMALL)
+		return false;
+	return (!sel->nscenarios && wl->pool_axis) ||
+	       (!sel->nsizes && size != IPC_QUICK_SMALL_SIZE);
 }
 
 int suite_expand(const struct selection *sel, const struct topo *topo,
@@ -226,6 +241,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 
 							if (!wl->pool_axis && pools[q] != 1)
 								continue; /* pool 1 only */
+							if (!full && quick_small_drops(sel, &impls[i], wl, sizes[z]))
+								continue;
 							c = &cases[n++];
 							c->spec = (struct case_spec){
 								.workload = wl,
@@ -243,6 +260,13 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								 placement_name(places[p]), sizes[z], pools[q]);
 						}
 		}
+	}
+	if (n == 0) {
+		free(cases);
+		free(pls);
+		snprintf(err, SUITE_ERRLEN, "the selection makes no case (the quick profile runs some mechanisms only at the pool-1 workloads and size %d: name --scenario or --size)",
+			 IPC_QUICK_SMALL_SIZE);
+		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		cases[i].index = (unsigned)i + 1;

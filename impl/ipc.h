@@ -75,9 +75,18 @@ struct ipc_params {
 				mechanism can tell, at the latest after this. */
 };
 
+enum ipc_quick { IPC_QUICK_ALL = 0, IPC_QUICK_SMALL = 1 };
+/* The one size IPC_QUICK_SMALL keeps. */
+#define IPC_QUICK_SMALL_SIZE 64
+
 struct ipc_ops {
 	const char *name;    /* as in case names: "pipe", "shmring", ... */
 	const char *summary; /* one line for --list and the report */
+	/* Its share of the quick profile (the full profile runs everything):
+	 * IPC_QUICK_ALL (0, the default) every case the profile makes;
+	 * IPC_QUICK_SMALL only pingpong and stream at 64 bytes, each wait,
+	 * unless the command line names the scenarios or sizes itself. */
+	unsigned quick;
 
 	/* Fill caps from this machine's limits.  0 or -errno. */
 	int (*caps)(struct ipc_caps *caps, char *err);

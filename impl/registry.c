@@ -13,6 +13,8 @@ extern const struct ipc_ops ipc_unix_stream_ops;
 extern const struct ipc_ops ipc_unix_dgram_ops;
 extern const struct ipc_ops ipc_unix_seqpacket_ops;
 extern const struct ipc_ops ipc_tcp_ops;
+extern const struct ipc_ops ipc_eventfd_ops;
+extern const struct ipc_ops ipc_sysv_shm_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
@@ -24,6 +26,8 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_unix_dgram_ops,
 	&ipc_unix_seqpacket_ops,
 	&ipc_tcp_ops,
+	&ipc_eventfd_ops,
+	&ipc_sysv_shm_ops,
 	/* IPC_REGISTRY_END */
 	NULL,
 };

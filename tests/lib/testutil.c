@@ -85,6 +85,28 @@ static void snap_dir(struct leak_snap *s, const char *dir)
 	closedir(d);
 }
 
+/* SysV objects (they have ids, not names): "KIND:ID" for every line of
+ * /proc/sysvipc/KIND, which shows this IPC namespace's objects. */
+static void snap_sysv(struct leak_snap *s, const char *kind)
+{
+	char path[64], line[512];
+	FILE *f;
+	long key, id;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f)) { /* the header */
+		fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) && s->n < 512)
+		if (sscanf(line, "%ld %ld", &key, &id) == 2)
+			snprintf(s->names[s->n++], sizeof(s->names[0]), "sysv-%s:%ld", kind, id);
+	fclose(f);
+}
+
 void leak_snapshot(struct leak_snap *s)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -93,6 +115,9 @@ void leak_snapshot(struct leak_snap *s)
 	snap_dir(s, "/dev/shm");
 	snap_dir(s, "/dev/mqueue");
 	snap_dir(s, tmp && *tmp ? tmp : "/tmp");
+	snap_sysv(s, "msg");
+	snap_sysv(s, "sem");
+	snap_sysv(s, "shm");
 }
 
 unsigned leak_new(const struct leak_snap *before, const struct leak_snap *now,

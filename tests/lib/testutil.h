@@ -12,7 +12,8 @@
 #include <cmocka.h>
 
 /* Names of ipclab objects now present: /dev/shm/ipclab-*, /dev/mqueue/ipclab-*
- * (when mounted) and $TMPDIR/ipclab-* directories. */
+ * (when mounted), $TMPDIR/ipclab-* directories, and SysV message queues,
+ * semaphore sets and segments ("sysv-msg:ID", from /proc/sysvipc). */
 struct leak_snap {
 	unsigned n;
 	char names[512][320];
