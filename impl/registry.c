@@ -15,6 +15,8 @@ extern const struct ipc_ops ipc_unix_seqpacket_ops;
 extern const struct ipc_ops ipc_tcp_ops;
 extern const struct ipc_ops ipc_eventfd_ops;
 extern const struct ipc_ops ipc_sysv_shm_ops;
+extern const struct ipc_ops ipc_sysv_msg_ops;
+extern const struct ipc_ops ipc_udp_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
@@ -28,6 +30,8 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_tcp_ops,
 	&ipc_eventfd_ops,
 	&ipc_sysv_shm_ops,
+	&ipc_sysv_msg_ops,
+	&ipc_udp_ops,
 	/* IPC_REGISTRY_END */
 	NULL,
 };

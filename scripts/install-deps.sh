@@ -14,7 +14,9 @@ gnuplot-nox libbenchmark-tools python3-scipy"
 # Optional: never make `make` fail.  linux-perf: ipclab's perf bench sched
 # pipe baseline around the pipe ping-pong case (issue 10); stress-ng: the CPU
 # hog of scripts/soak-tests.sh (which has a spinner of its own without it).
-OPTIONAL_PKGS="linux-perf stress-ng"
+# liburing-dev: the io-uring mechanism (CMake builds it only when found and
+# says so); libzmq3-dev, libnng-dev: the ZeroMQ and nng rows to come.
+OPTIONAL_PKGS="linux-perf stress-ng liburing-dev libzmq3-dev libnng-dev"
 
 optional() {
 	opt=""
