@@ -153,27 +153,6 @@ err:
 	return ret;
 }
 
-static int evfd_wait(void *ctx, enum slotring_which which)
-{
-	struct evfd_end *e = ctx;
-	uint64_t v;
-
-	if (read(e->efd[which], &v, sizeof(v)) == (ssize_t)sizeof(v))
-		return 0;
-	return -errno;
-}
-
-static void evfd_post(void *ctx, enum slotring_which which)
-{
-	struct evfd_end *e = ctx;
-	uint64_t one = 1;
-
-	while (write(e->efd[which], &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
-static const struct slotring_wake_ops evfd_wake = { .wait = evfd_wait, .post = evfd_post };
-
 static void evfd_detach(void *end)
 {
 	struct evfd_end *e = end;
@@ -244,8 +223,8 @@ static int evfd_attach(void *chan, enum ipc_role role, void **end, char *err)
 		.spin = c->wait == IPC_WAIT_SPIN,
 		.timeout_ms = c->timeout_ms,
 		.peer_r = e->peer_r,
-		.wake = &evfd_wake,
-		.wake_ctx = e,
+		.wake = &slotring_eventfd_wake,
+		.wake_ctx = e->efd,
 	};
 	if (!e->ring.spin) {
 		ret = peerwatch_start(&e->watch, e->peer_r, slotring_on_gone, &e->ring);

@@ -1,6 +1,7 @@
 /* slotring.c - the shared slot ring of slotring.h. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fdio.h"
 #include "slotring.h"
@@ -222,3 +223,24 @@ int slotring_on_gone(void *end)
 	e->wake->post(e->wake_ctx, which);
 	return 1;
 }
+
+static int efd_wait(void *ctx, enum slotring_which which)
+{
+	int *efd = ctx;
+	uint64_t v;
+
+	if (read(efd[which], &v, sizeof(v)) == (ssize_t)sizeof(v))
+		return 0;
+	return -errno;
+}
+
+static void efd_post(void *ctx, enum slotring_which which)
+{
+	int *efd = ctx;
+	uint64_t one = 1;
+
+	while (write(efd[which], &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+const struct slotring_wake_ops slotring_eventfd_wake = { .wait = efd_wait, .post = efd_post };

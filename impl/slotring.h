@@ -82,6 +82,10 @@ struct slotring_wake_ops {
 	void (*post)(void *ctx, enum slotring_which which);
 };
 
+/* Tokens in two eventfds (EFD_SEMAPHORE): wake_ctx is int efd[2], indexed
+ * by enum slotring_which.  wait is a blocking read(), post a write(). */
+extern const struct slotring_wake_ops slotring_eventfd_wake;
+
 struct slotring_end {
 	struct slotring_ctl *ctl;
 	unsigned char *data;     /* slot payloads as this process sees them */
