@@ -47,8 +47,9 @@
  * still takes messages in flight before -EPIPE (long: on a loaded 2-CPU
  * machine the library's I/O thread may not run for a few hundred ms). */
 #define MSGLIB_GRACE_MS 1000u
-/* How long a closing socket may still deliver what it queued. */
-#define MSGLIB_LINGER_MS 1000
+/* How long a closing socket may still deliver what it queued (well within
+ * the harness's 2 s to stop a worker). */
+#define MSGLIB_LINGER_MS 500
 
 struct msglib_chan {
 	char dir[IPC_PATH_MAX];

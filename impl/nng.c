@@ -146,9 +146,9 @@ static void nngipc_detach(void *end)
 	if (!e)
 		return;
 	if (e->open) {
-		if (!e->m.is_recv) { /* end-of-stream: an empty message */
-			nng_socket_set_ms(e->sock, NNG_OPT_SENDTIMEO, MSGLIB_LINGER_MS);
-			(void)nng_send(e->sock, "", 0, 0);
+		if (!e->m.is_recv) { /* end-of-stream: an empty message; not
+				      * waiting for room (a receiver gone) */
+			(void)nng_send(e->sock, "", 0, NNG_FLAG_NONBLOCK);
 			/* nng has no linger: nng_close drops what is still
 			 * queued, so give the pipes time to write it. */
 			nng_msleep(NNGIPC_FLUSH_MS);
