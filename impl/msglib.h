@@ -47,9 +47,16 @@
  * still takes messages in flight before -EPIPE (long: on a loaded 2-CPU
  * machine the library's I/O thread may not run for a few hundred ms). */
 #define MSGLIB_GRACE_MS 1000u
-/* How long a closing socket may still deliver what it queued (well within
- * the harness's 2 s to stop a worker). */
-#define MSGLIB_LINGER_MS 500
+/* A sender that connects before its receiver has bound (both start at
+ * once) tries again after this long; the libraries' default is 100 ms. */
+#define MSGLIB_RECONNECT_MS 10
+
+/* How long a closing sender may still deliver what it queued while its
+ * receiver is alive (ZeroMQ's linger; 0 once the receiver is gone).  Long:
+ * on a loaded machine a receiver took over 1 s to drain a full queue, and
+ * the messages still queued when the linger ends are lost.  The harness
+ * ends its rounds with nothing queued, so it never waits. */
+#define MSGLIB_LINGER_MS 10000
 
 struct msglib_chan {
 	char dir[IPC_PATH_MAX];

@@ -211,7 +211,9 @@ static int nngipc_attach(void *chan, enum ipc_role role, void **end, char *err)
 		goto err;
 	}
 	if (role == IPC_SEND) {
-		rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_POST, pipe_event, e);
+		rv = nng_socket_set_ms(e->sock, NNG_OPT_RECONNMINT, MSGLIB_RECONNECT_MS);
+		if (!rv)
+			rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_POST, pipe_event, e);
 		if (!rv)
 			rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST, pipe_event, e);
 		if (rv) {

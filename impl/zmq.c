@@ -54,6 +54,8 @@ struct zmqipc_end {
 	void *sock;
 };
 
+static int set_int(void *sock, int opt, int v);
+
 static int zmqipc_caps(struct ipc_caps *caps, char *err)
 {
 	(void)err;
@@ -120,8 +122,12 @@ static void zmqipc_detach(void *end)
 	if (!e)
 		return;
 	if (e->sock) {
-		if (!e->m.is_recv) /* end-of-stream: an empty message */
+		if (!e->m.is_recv) { /* end-of-stream: an empty message */
 			(void)zmq_send(e->sock, "", 0, ZMQ_DONTWAIT);
+			/* What is still queued is delivered before the context
+			 * ends (the linger), unless the receiver is gone. */
+			set_int(e->sock, ZMQ_LINGER, fdio_peer_gone(e->m.peer_r) ? 0 : MSGLIB_LINGER_MS);
+		}
 		zmq_close(e->sock);
 		ctx_put();
 	}
@@ -166,7 +172,7 @@ static int zmqipc_attach(void *chan, enum ipc_role role, void **end, char *err)
 		goto err;
 	}
 	timeo = e->m.spin ? -1 : (int)e->m.slice_ms;
-	if (set_int(e->sock, ZMQ_LINGER, MSGLIB_LINGER_MS) ||
+	if (set_int(e->sock, ZMQ_LINGER, 0) ||
 	    set_int(e->sock, ZMQ_SNDHWM, (int)c->depth) ||
 	    set_int(e->sock, ZMQ_RCVHWM, (int)c->depth) ||
 	    set_int(e->sock, ZMQ_SNDTIMEO, timeo) || set_int(e->sock, ZMQ_RCVTIMEO, timeo)) {
@@ -179,9 +185,10 @@ static int zmqipc_attach(void *chan, enum ipc_role role, void **end, char *err)
 	 * loses everything (closing ends the reconnect attempts, whatever
 	 * the linger): with it, send waits (and watches the receiver's
 	 * liveness) until the connection is there. */
-	if (role == IPC_SEND && set_int(e->sock, ZMQ_IMMEDIATE, 1)) {
+	if (role == IPC_SEND && (set_int(e->sock, ZMQ_IMMEDIATE, 1) ||
+				 set_int(e->sock, ZMQ_RECONNECT_IVL, MSGLIB_RECONNECT_MS))) {
 		ret = -errno;
-		fdio_err(err, ZMQIPC_NAME ": ZMQ_IMMEDIATE: %s", zmq_strerror(errno));
+		fdio_err(err, ZMQIPC_NAME ": ZMQ_IMMEDIATE/ZMQ_RECONNECT_IVL: %s", zmq_strerror(errno));
 		goto err;
 	}
 	if (role == IPC_RECV) {
