@@ -20,8 +20,6 @@ extern const struct ipc_ops ipc_udp_ops;
 extern const struct ipc_ops ipc_cma_ops;
 extern const struct ipc_ops ipc_vmsplice_ops;
 extern const struct ipc_ops ipc_io_uring_ops;
-extern const struct ipc_ops ipc_zmq_ipc_ops;
-extern const struct ipc_ops ipc_nng_ipc_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
@@ -41,12 +39,6 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_vmsplice_ops,
 #ifdef IPCLAB_HAVE_IOURING
 	&ipc_io_uring_ops,
-#endif
-#ifdef IPCLAB_HAVE_ZMQ
-	&ipc_zmq_ipc_ops,
-#endif
-#ifdef IPCLAB_HAVE_NNG
-	&ipc_nng_ipc_ops,
 #endif
 	/* IPC_REGISTRY_END */
 	NULL,

@@ -75,6 +75,8 @@ void conf_snapshot(const struct conf_env *env, struct leak_snap *s)
 	struct dirent *e;
 
 	leak_snapshot(s);
+	if (env->isolated) /* our own IPC namespace: every SysV id is ours */
+		leak_snapshot_sysv(s);
 	if (!env->mq_listable || strcmp(env->mqdir, "/dev/mqueue") == 0)
 		return;
 	d = opendir(env->mqdir);

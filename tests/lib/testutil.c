@@ -85,7 +85,7 @@ static void snap_dir(struct leak_snap *s, const char *dir)
 	closedir(d);
 }
 
-/* SysV objects (they have ids, not names): "KIND:ID" for every line of
+/* SysV objects of one kind: "sysv-KIND:ID" for every line of
  * /proc/sysvipc/KIND, which shows this IPC namespace's objects. */
 static void snap_sysv(struct leak_snap *s, const char *kind)
 {
@@ -115,6 +115,10 @@ void leak_snapshot(struct leak_snap *s)
 	snap_dir(s, "/dev/shm");
 	snap_dir(s, "/dev/mqueue");
 	snap_dir(s, tmp && *tmp ? tmp : "/tmp");
+}
+
+void leak_snapshot_sysv(struct leak_snap *s)
+{
 	snap_sysv(s, "msg");
 	snap_sysv(s, "sem");
 	snap_sysv(s, "shm");
