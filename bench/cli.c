@@ -52,12 +52,16 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --placement=LIST  none, compact, scatter, smt, cross-cache, cross-numa\n"
 		"  --cpus=LIST       explicit CPUs, taskset syntax (0,1,4-7); placement 'cpus'\n"
 		"  --wait=LIST       block, spin, hybrid\n"
+		"  --workers=LIST    process (default: forked processes), thread (threads of one\n"
+		"                    forked process, pinned the same way; names end /workers:thread)\n"
 		"  --profile=NAME    quick (default, < 10 min on 2 cores) or full (paper grade)\n"
 		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
 		"  --timeout=SEC     a send/receive that makes no progress this long fails the case\n"
 		"                    (also the floor of each round's watchdog); default 10, 1 .. %d\n"
 		"  --out=DIR         write DIR/bench.json (Google Benchmark JSON) and DIR/topology.xml\n"
 		"  --list            print every case the selection makes, one name a line\n"
+		"  --describe        print the families, subjects, workloads, axes and counters as JSON\n"
+		"                    (also saved as describe.json next to bench.json)\n"
 		"  --help            this text; --benchmark_* flags are Google Benchmark's:\n"
 		"                    --benchmark_repetitions, --benchmark_min_time (seconds), ...\n",
 		SUITE_MAX_TIMEOUT_S);
@@ -332,10 +336,11 @@ static int set_once(bool *seen, const char *flag, char *err)
 int suite_parse(int argc, char **argv, const struct topo *topo,
 		struct selection *sel, char *err)
 {
-	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT, F_N };
+	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT,
+	       F_WORKERS, F_N };
 	static const char *const flags[F_N] = {
 		"--impl=", "--scenario=", "--size=", "--pool=", "--placement=", "--cpus=",
-		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=",
+		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=", "--workers=",
 	};
 	bool seen[F_N] = { false };
 	char *items[SUITE_MAX_ITEMS];
@@ -378,6 +383,10 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		}
 		if (strcmp(a, "--list") == 0) {
 			sel->list = true;
+			continue;
+		}
+		if (strcmp(a, "--describe") == 0) {
+			sel->describe = true;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -532,6 +541,20 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 					return -EINVAL;
 				}
 				sel->waits[sel->nwaits++] = w;
+			}
+			break;
+		case F_WORKERS:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				enum pool_backend b;
+
+				if (pool_backend_parse(items[k], &b) < 0 || k >= POOL_BACKEND_COUNT) {
+					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread",
+						 shown(items[k], show, sizeof(show)));
+					return -EINVAL;
+				}
+				sel->workers[sel->nworkers++] = b;
 			}
 			break;
 		case F_PROF:

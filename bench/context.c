@@ -210,7 +210,10 @@ void context_add(const struct selection *sel, const struct suite *suite, const s
 			"sample: length, sequence, sender and tail word of every message");
 	add_ctx_u("ipclab_timeout_ms", sel->timeout_ms);
 	gb_add_context("ipclab_warmup", "one untimed round before every timed round: a tenth of its messages, 16 .. 10000");
-	gb_add_context("ipclab_latency", "pingpong: round trip; stream, pairs, fanout, fanin: one way (send timestamp to receipt); micro: one operation");
+	suite_latency_text(buf, sizeof(buf));
+	gb_add_context("ipclab_latency", buf);
+	gb_add_context("ipclab_workers", "process: one forked process per worker (default; left out of names); "
+		       "thread: threads of one forked process (names end /workers:thread, labels say workers=thread)");
 	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (CLOCK_MONOTONIC around each timed round), per message (per round trip for pingpong)");
 
 	if (clk_calibrate(&ci) == 0) {

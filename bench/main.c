@@ -210,6 +210,10 @@ int main(int argc, char **argv)
 		run_flags_usage(stdout);
 		goto out;
 	}
+	if (sel->describe) {
+		suite_describe(stdout);
+		goto out;
+	}
 	if (suite_expand(sel, topo, &suite, err) < 0) {
 		fprintf(stderr, "ipclab: %s\n", err);
 		status = EXIT_USAGE;
@@ -315,7 +319,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipclab: results in '%s' could not be written whole; removed\n", sel->out);
 		status = 1;
 	} else if (sel->out) {
-		if (outdir_finish(sel->out, tmp, topo, err) < 0) {
+		if (outdir_finish(sel->out, tmp, topo, err) < 0 ||
+		    suite_write_describe(sel->out, err) < 0) {
 			fprintf(stderr, "ipclab: %s\n", err);
 			status = 1;
 		} else

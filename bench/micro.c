@@ -26,6 +26,9 @@
 #include "result.h"
 #include "suite.h"
 
+const char micro_summary[] = "in-process micro benchmarks: one send + one receive of a mechanism in one "
+	"process, one clock read, one histogram record, the harness's cost per message, a memcpy";
+
 enum micro_kind { MK_IPC, MK_CLOCK, MK_HIST, MK_HARNESS, MK_MEMCPY };
 
 #define MICRO_DEFAULT_SIZE 64
@@ -134,7 +137,7 @@ static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 	const struct ipc_ops *ops = c->spec.subject.table;
 	struct ipc_params p = { .max_msg = c->spec.size, .senders = 1, .receivers = 1,
 				.wait = c->spec.wait, .timeout_ms = MICRO_TIMEOUT_MS };
-	char err[IPC_ERRLEN] = "", msg[SUITE_ERRLEN];
+	char err[IPC_ERRLEN] = "", msg[SCENARIO_ERRLEN];
 	void *chan = NULL, *tx = NULL, *rx = NULL;
 	uint64_t n = gb_max_iterations(st), t0 = 0, t1 = 0;
 	size_t size = c->spec.size;
@@ -149,12 +152,12 @@ static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 	memset(buf, 0xa5, size);
 	rc = ops->caps(&caps, err);
 	if (rc == 0 && size > caps.max_msg) {
-		snprintf(msg, sizeof(msg), "skipped: size %zu exceeds %s's largest message on this machine (%zu bytes)",
+		case_why(msg, -ENOTSUP, "size %zu exceeds %s's largest message on this machine (%zu bytes)",
 			 size, ops->name, caps.max_msg);
 		goto out_skip;
 	}
 	if (rc == 0 && !(caps.waits & IPC_WAIT_BIT(c->spec.wait))) {
-		snprintf(msg, sizeof(msg), "skipped: %s has no %s wait", ops->name, ipc_wait_name(c->spec.wait));
+		case_why(msg, -ENOTSUP, "%s has no %s wait", ops->name, ipc_wait_name(c->spec.wait));
 		goto out_skip;
 	}
 	if (rc == 0)
@@ -162,8 +165,7 @@ static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 	if (rc == 0 && (rc = ops->attach(chan, IPC_SEND, &tx, err)) == 0)
 		rc = ops->attach(chan, IPC_RECV, &rx, err);
 	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "%s%s: %s", rc == -EMSGSIZE || rc == -ENOTSUP ? "skipped: " : "failed: ",
-			 ops->name, err[0] ? err : strerror(-rc));
+		case_why(msg, rc == -EMSGSIZE ? -ENOTSUP : rc, "%s: %s", ops->name, err[0] ? err : strerror(-rc));
 		goto out_skip;
 	}
 	for (uint64_t k = 0; k < n + MICRO_WARMUP && rc >= 0; k++) {
@@ -180,7 +182,7 @@ static void run_ipc(struct gb_state *st, struct suite_case *c, struct hist *h)
 	}
 	t1 = clk_now_ns();
 	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "failed: %s: send/receive: %s", ops->name, strerror(-rc));
+		case_why(msg, rc == -ENOTSUP ? -EIO : rc, "%s: send/receive: %s", ops->name, strerror(-rc));
 		goto out_skip;
 	}
 	finish(st, n, t0, t1);

@@ -67,13 +67,7 @@ static void run_case(struct gb_state *st, void *arg)
 		return;
 	}
 	rc = case_open(&run, &c->spec, why);
-	if (rc < 0) {
-		if (strncmp(why, "skipped:", 8) && strncmp(why, "failed:", 7) && strncmp(why, "interrupted", 11)) {
-			char tmp[SCENARIO_ERRLEN];
-
-			snprintf(tmp, sizeof(tmp), "failed: %s", why);
-			snprintf(why, sizeof(why), "%s", tmp);
-		}
+	if (rc < 0) { /* why starts with the outcome of rc (case_why) */
 		fail(st, c, why);
 		free(round);
 		return;

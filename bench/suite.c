@@ -22,13 +22,26 @@ static const size_t full_sizes_pair[] = { 16, 64, 256, 1024, 4096, 16384, 65536,
 static const size_t full_sizes_pool[] = { 64, 4096, 65536 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Cases a workload makes with nsizes sizes (no pool axis: pool 1 only). */
-static size_t workload_cases(const struct workload *wl, size_t nsizes, const unsigned *pools, unsigned npool)
+/* Does the workload run at this pool size?  Without a pool axis only at 1
+ * (the one place this rule lives); in the quick profile, with --pool
+ * absent, only up to its quick_max_pool. */
+static bool pool_selected(const struct selection *sel, const struct workload *wl, unsigned pool)
+{
+	if (!wl->pool_axis)
+		return pool == 1;
+	if (sel->profile == PROFILE_QUICK && !sel->npools && wl->quick_max_pool)
+		return pool <= wl->quick_max_pool;
+	return true;
+}
+
+/* Cases a workload makes with nsizes sizes. */
+static size_t workload_cases(const struct selection *sel, const struct workload *wl, size_t nsizes,
+			     const unsigned *pools, unsigned npool)
 {
 	size_t np = 0;
 
 	for (unsigned q = 0; q < npool; q++)
-		np += wl->pool_axis || pools[q] == 1;
+		np += pool_selected(sel, wl, pools[q]);
 	return nsizes * np;
 }
 
@@ -49,18 +62,47 @@ static void sizes_for(const struct selection *sel, const struct workload *wl,
 		*nsizes = full ? NELEM(full_sizes_pool) : NELEM(quick_sizes_pool);
 }
 
+void suite_latency_text(char *buf, size_t len)
+{
+	const struct workload *wl;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	wl_for_each(wl)
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s%s: %s", o ? "; " : "",
+					      wl->listed_under ? "micro/" : "", wl->name, wl_latency_name(wl->latency));
+	if (o < len)
+		snprintf(buf + o, len - o, "; %s: %s (one way is send timestamp to receipt)", SUITE_MICRO,
+			 wl_latency_name(WL_LAT_OPERATION));
+}
+
+/* The name of a case: SCENARIO/SUBJECT/WAIT/PLACEMENT/size:N/pool:N, then
+ * each further axis as /key:value, left out at its default (DESIGN.md). */
+static void case_name(struct suite_case *c, const char *scenario, const char *subject,
+		      const char *placement)
+{
+	const struct case_spec *sp = &c->spec;
+	int o = snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u", scenario, subject,
+			 ipc_wait_name(sp->wait), placement, sp->size, sp->pool);
+
+	if (sp->workers != POOL_PROCESS && o > 0 && (size_t)o < sizeof(c->name))
+		snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/workers:%s", pool_backend_name(sp->workers));
+}
+
 /* Workloads listed under a scenario of their own (the floor, under micro):
  * one case each, with no subject, at a fixed wait, on --cpus or else
  * compact. */
 static const struct placement listed_compact = { .kind = PLACE_COMPACT };
 
 static size_t listed_under(const struct selection *sel, const char *group, const struct topo *topo,
-			   struct suite_case *cases)
+			   const enum pool_backend *workers, unsigned nworkers, struct suite_case *cases)
 {
 	const struct workload *wl;
 	size_t n = 0;
 
-	wl_for_each(wl) {
+	wl_for_each(wl)
+	for (unsigned k = 0; k < nworkers; k++) {
 		struct suite_case *c;
 
 		if (!wl->listed_under || strcmp(wl->listed_under, group) != 0)
@@ -81,9 +123,9 @@ static size_t listed_under(const struct selection *sel, const char *group, const
 			.topo = topo,
 			.verify = sel->verify,
 			.timeout_ms = sel->timeout_ms,
+			.workers = workers[k],
 		};
-		snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:1", group, wl->name,
-			 ipc_wait_name(wl->fixed_wait), placement_name(c->spec.placement->kind), wl->fixed_size);
+		case_name(c, group, wl->name, placement_name(c->spec.placement->kind));
 	}
 	return n;
 }
@@ -130,7 +172,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	enum ipc_wait waits[SUITE_MAX_ITEMS];
 	enum placement_kind places[SUITE_MAX_ITEMS + 1];
 	unsigned pools[SUITE_MAX_ITEMS];
-	unsigned ni = 0, ns = 0, nw = 0, np = 0, npool = 0;
+	enum pool_backend workers[POOL_BACKEND_COUNT] = { POOL_PROCESS };
+	unsigned ni = 0, ns = 0, nw = 0, np = 0, npool = 0, nk = 1;
 	bool full = sel->profile == PROFILE_FULL;
 	size_t cap = 0, n = 0;
 	struct suite_case *cases;
@@ -183,19 +226,22 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 		for (unsigned k = 0; k < NELEM(quick_pools); k++)
 			pools[npool++] = quick_pools[k];
 
+	if (sel->nworkers)
+		memcpy(workers, sel->workers, sel->nworkers * sizeof(*workers)), nk = sel->nworkers;
+
 	/* Count first, then fill. */
 	for (unsigned s = 0; s < ns; s++) {
 		const size_t *sizes;
 		size_t nsizes, nsub = 0;
 
 		if (!scen[s]) {
-			cap += (size_t)micro_expand(sel, NULL, 0) + listed_under(sel, SUITE_MICRO, topo, NULL);
+			cap += (size_t)micro_expand(sel, NULL, 0) + listed_under(sel, SUITE_MICRO, topo, workers, nk, NULL);
 			continue;
 		}
 		for (unsigned i = 0; i < ni; i++)
 			nsub += impls[i].family == scen[s]->family;
 		sizes_for(sel, scen[s], &sizes, &nsizes);
-		cap += nsub * nw * np * workload_cases(scen[s], nsizes, pools, npool);
+		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, pools, npool);
 	}
 	if (cap == 0) {
 		char why[256];
@@ -225,7 +271,7 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 
 		if (!scen[s]) {
 			n += (size_t)micro_expand(sel, cases + n, (unsigned)(cap - n));
-			n += listed_under(sel, SUITE_MICRO, topo, cases + n);
+			n += listed_under(sel, SUITE_MICRO, topo, workers, nk, cases + n);
 			continue;
 		}
 		wl = scen[s];
@@ -236,11 +282,12 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 			for (unsigned w = 0; w < nw; w++)
 				for (unsigned p = 0; p < np; p++)
 					for (size_t z = 0; z < nsizes; z++)
-						for (unsigned q = 0; q < npool; q++) {
+						for (unsigned q = 0; q < npool; q++)
+						for (unsigned k = 0; k < nk; k++) {
 							struct suite_case *c;
 
-							if (!wl->pool_axis && pools[q] != 1)
-								continue; /* pool 1 only */
+							if (!pool_selected(sel, wl, pools[q]))
+								continue; /* pool 1 only, or the quick subset */
 							if (!full && quick_small_drops(sel, &impls[i], wl, sizes[z]))
 								continue;
 							c = &cases[n++];
@@ -254,10 +301,9 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.topo = topo,
 								.verify = sel->verify,
 								.timeout_ms = sel->timeout_ms,
+								.workers = workers[k],
 							};
-							snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u",
-								 wl->name, subject_name(&impls[i]), ipc_wait_name(waits[w]),
-								 placement_name(places[p]), sizes[z], pools[q]);
+							case_name(c, wl->name, subject_name(&impls[i]), placement_name(places[p]));
 						}
 		}
 	}

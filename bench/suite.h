@@ -40,10 +40,12 @@ struct selection {
 	bool have_cpus;
 	enum ipc_wait waits[SUITE_MAX_ITEMS];
 	unsigned nwaits;
+	enum pool_backend workers[POOL_BACKEND_COUNT]; /* --workers */
+	unsigned nworkers;
 	enum verify_mode verify;
 	unsigned timeout_ms;            /* --timeout: channel timeout, watchdog floor */
 	const char *out;                /* --out=DIR, or NULL */
-	bool list, help;
+	bool list, help, describe;
 	/* Google Benchmark's flags, passed through untouched. */
 	char *gb_argv[SUITE_MAX_ARGS];
 	int gb_argc;
@@ -84,7 +86,16 @@ void suite_free(struct suite *s);
 /* "pingpong and stream run at pool 1 only", from the registry. */
 void suite_pool1_names(char *buf, size_t len);
 
-/* micro.c: in-process micro benchmarks and the cache-line floor probe. */
+/* describe.c: the registries as JSON (--describe), and the same written
+ * to DIR/describe.json (temporary name, then renamed).  0 or -errno with
+ * one line in err. */
+void suite_describe(FILE *f);
+int suite_write_describe(const char *dir, char *err);
+/* What each workload's latency sample is, one line for the context. */
+void suite_latency_text(char *buf, size_t len);
+
+/* micro.c: in-process micro benchmarks. */
+extern const char micro_summary[];
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);
 struct gb_state;
 void micro_run(struct gb_state *st, struct suite_case *c);

@@ -4,6 +4,7 @@
  * (struct wl_engine) does the rest; nothing here names a workload. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,35 @@ static const char *const latency_names[WL_LAT_COUNT] = {
 	[WL_LAT_OPERATION] = "operation",
 	[WL_LAT_LAP] = "lap",
 };
+
+static const char *const outcome_names[CASE_OUTCOME_COUNT] = {
+	[CASE_OK] = "ok",
+	[CASE_SKIPPED] = "skipped",
+	[CASE_FAILED] = "failed",
+	[CASE_INTERRUPTED] = "interrupted",
+};
+
+enum case_outcome case_outcome_of(int rc)
+{
+	return rc == 0 ? CASE_OK : rc == -ENOTSUP ? CASE_SKIPPED : rc == -EINTR ? CASE_INTERRUPTED : CASE_FAILED;
+}
+
+const char *case_outcome_name(enum case_outcome o)
+{
+	return (unsigned)o < CASE_OUTCOME_COUNT ? outcome_names[o] : "?";
+}
+
+int case_why(char *why, int rc, const char *fmt, ...)
+{
+	int o = snprintf(why, SCENARIO_ERRLEN, "%s: ", case_outcome_name(case_outcome_of(rc)));
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (o > 0 && o < SCENARIO_ERRLEN)
+		vsnprintf(why + o, SCENARIO_ERRLEN - (size_t)o, fmt, ap);
+	va_end(ap);
+	return rc;
+}
 
 const char *wl_latency_name(enum wl_latency l)
 {
@@ -105,7 +135,9 @@ static void make_label(struct case_run *r)
 	for (unsigned k = 0; k < nclasses && used < len; k++)
 		used += (size_t)snprintf(r->label + used, len - used, "%s%s", k ? "," : "", classes[k]);
 	if (r->note[0] && used < len)
-		snprintf(r->label + used, len - used, "%s", r->note);
+		used += (size_t)snprintf(r->label + used, len - used, "%s", r->note);
+	if (r->spec.workers != POOL_PROCESS && used < len) /* the default is left out */
+		snprintf(r->label + used, len - used, " workers=%s", pool_backend_name(r->spec.workers));
 }
 
 static void free_run(struct case_run *r)
@@ -133,12 +165,12 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 	r->spec = *spec;
 	r->spec.pool = wl_pool(wl, spec->pool);
 	if (r->spec.pool == 0) {
-		snprintf(why, SCENARIO_ERRLEN, "pool 0: a pool has at least 1 worker");
+		case_why(why, -EINVAL, "pool 0: a pool has at least 1 worker");
 		free(r);
 		return -EINVAL;
 	}
 	if (wl->family && spec->subject.family != wl->family) {
-		snprintf(why, SCENARIO_ERRLEN, "skipped: %s drives the %s family; %s is a %s",
+		case_why(why, -ENOTSUP, "%s drives the %s family; %s is a %s",
 			 wl->name, wl->family->name, subject_name(&spec->subject),
 			 spec->subject.family ? spec->subject.family->name : "nothing");
 		free(r);
@@ -146,7 +178,7 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 	}
 	r->nprocs = wl->procs(r->spec.pool);
 	if (r->nprocs > POOL_MAX_WORKERS) {
-		snprintf(why, SCENARIO_ERRLEN, "pool %u is too large (at most %u processes)", r->spec.pool, POOL_MAX_WORKERS);
+		case_why(why, -EINVAL, "pool %u is too large (at most %u processes)", r->spec.pool, POOL_MAX_WORKERS);
 		free(r);
 		return -EINVAL;
 	}
@@ -162,7 +194,7 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 	}
 	rc = topo_place(spec->topo, spec->placement, r->nprocs, r->cpus, &r->oversubscribed, err);
 	if (rc < 0) {
-		snprintf(why, SCENARIO_ERRLEN, "%s%s", rc == -ENOTSUP ? "skipped: " : "", err);
+		case_why(why, rc, "%s", err);
 		free_run(r);
 		return rc;
 	}
@@ -183,11 +215,14 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 		.arg = r,
 		.start_timeout_ms = spec->timeout_ms + STOP_TIMEOUT_MS,
 		.progress = slot_progress,
+		.backend = spec->workers,
 	};
 	rc = pool_start(&r->pool, &cfg, reason);
 	if (rc < 0) {
 		r->pool = NULL;
-		snprintf(why, SCENARIO_ERRLEN, "failed: %s", reason);
+		if (rc == -ENOTSUP) /* a worker's own -ENOTSUP fails the case: it started */
+			rc = -EIO;
+		case_why(why, rc, "%s", reason);
 		free_run(r);
 		return rc;
 	}
@@ -208,8 +243,7 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 
 	why[0] = '\0';
 	if (r->dead) {
-		snprintf(why, SCENARIO_ERRLEN, "failed: the case's pool is gone after an earlier error");
-		return -ECHILD;
+		return case_why(why, -ECHILD, "the case's pool is gone after an earlier error");
 	}
 	if (n == 0)
 		n = 1;
@@ -218,7 +252,9 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 	rc = pool_round(r->pool, r->spec.timeout_ms, reason);
 	if (rc < 0) {
 		r->dead = true;
-		snprintf(why, SCENARIO_ERRLEN, "%s: %s", rc == -EINTR ? "interrupted" : "failed", reason);
+		if (rc == -ENOTSUP) /* a worker's own -ENOTSUP fails the round */
+			rc = -EIO;
+		case_why(why, rc, "%s", reason);
 		return rc;
 	}
 
@@ -243,7 +279,7 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 	/* Every message arrived exactly once. */
 	want = wl->delivered(r->spec.pool, n);
 	if (out->delivered != want) {
-		snprintf(why, SCENARIO_ERRLEN, "failed: %" PRIu64 " messages arrived, %" PRIu64 " were sent", out->delivered, want);
+		case_why(why, -EPROTO, "%" PRIu64 " messages arrived, %" PRIu64 " were sent", out->delivered, want);
 		r->dead = true;
 		return -EPROTO;
 	}
@@ -284,6 +320,11 @@ bool case_per_worker_channels(const struct case_run *r)
 unsigned case_procs(const struct case_run *r)
 {
 	return r->nprocs;
+}
+
+unsigned case_hops(const struct case_run *r)
+{
+	return r->spec.workload->hops ? r->spec.workload->hops(r->spec.pool) : 0;
 }
 
 int case_close(struct case_run *r, char *why)

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,7 +44,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "clock.h"
+#include "errline.h"
+#include "futex.h"
+#include "ipc.h"
 #include "pool.h"
 #include "sig.h"
 #include "topo.h"
@@ -139,6 +144,7 @@ struct pool {
 	size_t slot_stride;
 	struct pool_cfg cfg;
 	unsigned n;
+	unsigned nproc;     /* processes: n (process backend) or 1 (thread host) */
 	unsigned gen;       /* parent's copy of ctl->gen */
 	pid_t parent;
 	bool broken;        /* an error happened: only pool_stop() */
@@ -152,15 +158,38 @@ struct pool_wctx {
 	struct pool_worker w;
 	struct pool *p;
 	unsigned sense;
+	pthread_mutex_t *setup_lock; /* thread backend: setups one at a time */
 };
 
-static inline void cpu_relax(void)
+static const char *const backend_names[POOL_BACKEND_COUNT] = {
+	[POOL_PROCESS] = "process",
+	[POOL_THREAD] = "thread",
+};
+
+const char *pool_backend_name(enum pool_backend b)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
+	return (unsigned)b < POOL_BACKEND_COUNT ? backend_names[b] : "?";
+}
+
+int pool_backend_parse(const char *s, enum pool_backend *out)
+{
+	for (unsigned i = 0; i < POOL_BACKEND_COUNT; i++)
+		if (strcmp(s, backend_names[i]) == 0) {
+			*out = (enum pool_backend)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+bool pool_backend_shares_memory(enum pool_backend b)
+{
+	return b == POOL_THREAD;
+}
+
+/* The process that runs worker i. */
+static unsigned proc_of(const struct pool *p, unsigned i)
+{
+	return p->cfg.backend == POOL_THREAD ? 0 : i;
 }
 
 /* Spin (yielding now and then) for up to POOL_SPIN_NS until
@@ -188,37 +217,6 @@ static size_t round_up(size_t v, size_t a)
 	return (v + a - 1) / a * a;
 }
 
-static void say(char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, POOL_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
-static long futex_wait(atomic_uint *word, unsigned val, uint64_t timeout_ns)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(timeout_ns / 1000000000ull),
-		.tv_nsec = (long)(timeout_ns % 1000000000ull),
-	};
-
-	/* Not FUTEX_PRIVATE: the word is shared between processes. */
-	return syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT, val,
-		       timeout_ns ? &ts : NULL, NULL, 0);
-}
-
-static void futex_wake_all(atomic_uint *word)
-{
-	syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {
@@ -234,10 +232,10 @@ static void worker_name(const struct pool *p, unsigned i, char *buf, size_t len)
 {
 	if (p->cpus[i] >= 0)
 		snprintf(buf, len, "worker %u (cpu %d, pid %ld)", i, p->cpus[i],
-			 (long)p->proc[i].pid);
+			 (long)p->proc[proc_of(p, i)].pid);
 	else
 		snprintf(buf, len, "worker %u (unbound, pid %ld)", i,
-			 (long)p->proc[i].pid);
+			 (long)p->proc[proc_of(p, i)].pid);
 }
 
 /* ---- the worker --------------------------------------------------------- */
@@ -251,7 +249,7 @@ static void worker_done(struct pool *p, struct pool_wstate *ws, unsigned gen)
 	 * round for everyone (peers may be blocked on the failed worker). */
 	if ((atomic_fetch_add(&c->done, 1) + 1 == p->n || ws->rc) &&
 	    atomic_load(&c->parent_sleeps))
-		futex_wake_all(&c->done);
+		futex_wake(&c->done, INT_MAX);
 }
 
 /* Wait until the generation moves past seen; return the new one. */
@@ -279,12 +277,10 @@ static void worker_fail_start(struct pool *p, struct pool_wstate *ws, int rc)
 	_exit(WORKER_EXIT_SETUP);
 }
 
-static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
+/* What a worker process (or the thread backend's host) does first: die
+ * with the parent, leave signals to the parent. */
+static void child_start(struct pool *p, struct pool_wstate *ws)
 {
-	struct pool_ctl *c = p->ctl;
-	struct pool_wstate *ws = &p->ws[id];
-	struct pool_wctx x;
-	unsigned seen = 0;
 	int rc;
 
 	/* Die with the parent; the parent may already be gone (then we were
@@ -298,10 +294,22 @@ static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
 	if (getppid() != p->parent)
 		_exit(WORKER_EXIT_ORPHAN);
 	sig_child_reset();
-	ws->pid = getpid();
+}
 
+/* One worker, in its process or its thread: bind, set up, then run rounds
+ * until told to stop.  Returns after teardown. */
+static void worker_body(struct pool *p, unsigned id, pthread_mutex_t *setup_lock)
+{
+	struct pool_ctl *c = p->ctl;
+	struct pool_wstate *ws = &p->ws[id];
+	struct pool_wctx x;
+	unsigned seen = 0;
+	int rc;
+
+	ws->pid = getpid();
 	memset(&x, 0, sizeof(x));
 	x.p = p;
+	x.setup_lock = setup_lock;
 	x.w.id = id;
 	x.w.n = p->n;
 	x.w.cpu = p->cpus[id];
@@ -311,13 +319,18 @@ static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
 	x.w.err = ws->err;
 
 	if (x.w.cpu >= 0) {
-		rc = topo_bind_self(p->cfg.topo, x.w.cpu, ws->err);
+		rc = setup_lock ? topo_bind_thread(p->cfg.topo, x.w.cpu, ws->err) :
+				  topo_bind_self(p->cfg.topo, x.w.cpu, ws->err);
 		if (rc)
 			worker_fail_start(p, ws, rc);
 	}
 	ws->ran_on = sched_getcpu();
 	if (p->cfg.setup) {
+		if (setup_lock)
+			pthread_mutex_lock(setup_lock);
 		rc = p->cfg.setup(&x.w);
+		if (setup_lock)
+			pthread_mutex_unlock(setup_lock);
 		if (rc)
 			worker_fail_start(p, ws, rc);
 	}
@@ -336,8 +349,65 @@ static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
 		ws->rc = rc > 0 ? -rc : rc;
 		worker_done(p, ws, seen);
 	}
-	if (p->cfg.teardown)
+	if (p->cfg.teardown) {
+		if (setup_lock)
+			pthread_mutex_lock(setup_lock);
 		p->cfg.teardown(&x.w);
+		if (setup_lock)
+			pthread_mutex_unlock(setup_lock);
+	}
+}
+
+static void __attribute__((noreturn)) worker_main(struct pool *p, unsigned id)
+{
+	child_start(p, &p->ws[id]);
+	worker_body(p, id, NULL);
+	_exit(WORKER_EXIT_OK);
+}
+
+/* The thread backend's host process: one thread per worker. */
+struct pool_thread_arg {
+	struct pool *p;
+	unsigned id;
+	pthread_mutex_t *setup_lock;
+};
+
+static void *worker_thread(void *arg)
+{
+	struct pool_thread_arg *a = arg;
+
+	worker_body(a->p, a->id, a->setup_lock);
+	return NULL;
+}
+
+static void __attribute__((noreturn)) host_main(struct pool *p)
+{
+	pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct pool_thread_arg *args = calloc(p->n, sizeof(*args));
+	pthread_t *tids = calloc(p->n, sizeof(*tids));
+	unsigned started = 0;
+
+	child_start(p, &p->ws[0]);
+	if (!args || !tids) {
+		snprintf(p->ws[0].err, sizeof(p->ws[0].err), "thread host: out of memory");
+		worker_fail_start(p, &p->ws[0], -ENOMEM);
+	}
+	/* Threads attach ends of one channel in one process: attach must
+	 * leave the ends it does not take to the threads that do. */
+	ipc_set_shared_process();
+	for (; started < p->n; started++) {
+		int e;
+
+		args[started] = (struct pool_thread_arg){ p, started, &setup_lock };
+		e = pthread_create(&tids[started], NULL, worker_thread, &args[started]);
+		if (e) {
+			snprintf(p->ws[started].err, sizeof(p->ws[started].err),
+				 "thread host: pthread_create: %s", strerror(e));
+			worker_fail_start(p, &p->ws[started], -e);
+		}
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
 	_exit(WORKER_EXIT_OK);
 }
 
@@ -401,7 +471,7 @@ static bool all_reaped_nohang(struct pool *p)
 {
 	bool all = true;
 
-	for (unsigned i = 0; i < p->n; i++)
+	for (unsigned i = 0; i < p->nproc; i++)
 		if (!reap_nohang(p, i))
 			all = false;
 	return all;
@@ -409,7 +479,7 @@ static bool all_reaped_nohang(struct pool *p)
 
 static void signal_live(struct pool *p, int sig)
 {
-	for (unsigned i = 0; i < p->n; i++)
+	for (unsigned i = 0; i < p->nproc; i++)
 		if (!p->proc[i].reaped && p->proc[i].pid > 0)
 			kill(p->proc[i].pid, sig);
 }
@@ -426,7 +496,7 @@ static void kill_all(struct pool *p)
 	while (!all_reaped_nohang(p) && clk_now_ns() < end)
 		sleep_ns(POOL_REAP_POLL_NS);
 	signal_live(p, SIGKILL);
-	for (unsigned i = 0; i < p->n; i++)
+	for (unsigned i = 0; i < p->nproc; i++)
 		reap_block(p, i);
 	p->killed = true;
 }
@@ -435,19 +505,31 @@ static void kill_all(struct pool *p)
 static void dead_reason(const struct pool *p, unsigned i, char *reason)
 {
 	const struct pool_wstate *ws = &p->ws[i];
-	int st = p->proc[i].status;
+	int st = p->proc[proc_of(p, i)].status;
 	char who[96];
 
 	worker_name(p, i, who, sizeof(who));
 	if (ws->rc && ws->err[0])
-		say(reason, "%s: %s", who, ws->err);
+		err_line(reason, POOL_ERRLEN, "%s: %s", who, ws->err);
 	else if (WIFSIGNALED(st))
-		say(reason, "%s killed by signal %d (%s)", who, WTERMSIG(st),
+		err_line(reason, POOL_ERRLEN, "%s killed by signal %d (%s)", who, WTERMSIG(st),
 		    strsignal(WTERMSIG(st)));
 	else if (WIFEXITED(st))
-		say(reason, "%s exited with status %d", who, WEXITSTATUS(st));
+		err_line(reason, POOL_ERRLEN, "%s exited with status %d", who, WEXITSTATUS(st));
 	else
-		say(reason, "%s is gone (wait status 0x%x)", who, (unsigned)st);
+		err_line(reason, POOL_ERRLEN, "%s is gone (wait status 0x%x)", who, (unsigned)st);
+}
+
+/* The worker to blame for process i's death: itself, or in a thread host
+ * the first worker that reported an error (else worker 0). */
+static unsigned culprit(const struct pool *p, unsigned i)
+{
+	if (p->cfg.backend != POOL_THREAD)
+		return i;
+	for (unsigned w = 0; w < p->n; w++)
+		if (p->ws[w].rc)
+			return w;
+	return 0;
 }
 
 /* List the workers whose done_gen is not gen (or not ready when starting):
@@ -473,11 +555,11 @@ static void late_list(const struct pool *p, bool starting, char *buf, size_t len
 		if (p->cpus[i] >= 0)
 			tused += (size_t)snprintf(tail + tused, sizeof(tail) - tused,
 						  "%scpu %d, pid %ld", late ? "; " : "",
-						  p->cpus[i], (long)p->proc[i].pid);
+						  p->cpus[i], (long)p->proc[proc_of(p, i)].pid);
 		else
 			tused += (size_t)snprintf(tail + tused, sizeof(tail) - tused,
 						  "%sunbound, pid %ld", late ? "; " : "",
-						  (long)p->proc[i].pid);
+						  (long)p->proc[proc_of(p, i)].pid);
 		late++;
 	}
 	cut = used < len ? used : len;
@@ -511,7 +593,7 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 		sig = sig_pending();
 		if (sig) {
 			kill_all(p);
-			say(reason, "interrupted by %s", sig == SIGINT ? "SIGINT" :
+			err_line(reason, POOL_ERRLEN, "interrupted by %s", sig == SIGINT ? "SIGINT" :
 			    sig == SIGTERM ? "SIGTERM" : strsignal(sig));
 			return -EINTR;
 		}
@@ -523,18 +605,21 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			if (atomic_load(&p->ws[i].done_gen) != p->gen || !p->ws[i].rc)
 				continue;
 			worker_name(p, i, who, sizeof(who));
-			say(reason, "%s: %s", who, p->ws[i].err);
+			err_line(reason, POOL_ERRLEN, "%s: %s", who, p->ws[i].err);
 			kill_all(p);
 			return p->ws[i].rc;
 		}
-		for (unsigned i = 0; i < p->n; i++) {
+		for (unsigned i = 0; i < p->nproc; i++) {
+			unsigned w;
+
 			if (!reap_nohang(p, i))
 				continue;
 			/* A worker that failed setup reports and exits: the
 			 * others may all be ready, and we must say why. */
-			dead_reason(p, i, reason);
+			w = culprit(p, i);
+			dead_reason(p, w, reason);
 			kill_all(p);
-			return p->ws[i].rc && starting ? p->ws[i].rc : -ECHILD;
+			return p->ws[w].rc && starting ? p->ws[w].rc : -ECHILD;
 		}
 		now = clk_now_ns();
 		if (track) {
@@ -553,10 +638,10 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			late_list(p, starting, late, sizeof(late));
 			kill_all(p);
 			if (track)
-				say(reason, "watchdog: round made no progress for %u ms; %s",
+				err_line(reason, POOL_ERRLEN, "watchdog: round made no progress for %u ms; %s",
 				    timeout_ms, late);
 			else
-				say(reason, "watchdog: %s did not finish in %u ms; %s",
+				err_line(reason, POOL_ERRLEN, "watchdog: %s did not finish in %u ms; %s",
 				    starting ? "start" : "round", timeout_ms, late);
 			return -ETIMEDOUT;
 		}
@@ -579,7 +664,7 @@ static void release(struct pool *p, enum pool_op op)
 	p->gen++;
 	atomic_store(&c->gen, p->gen);
 	if (atomic_load(&c->gen_sleepers))
-		futex_wake_all(&c->gen);
+		futex_wake(&c->gen, INT_MAX);
 }
 
 static void pool_free(struct pool *p)
@@ -598,24 +683,28 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	int rc;
 
 	*out = NULL;
+	if (cfg && (unsigned)cfg->backend >= POOL_BACKEND_COUNT) {
+		err_line(reason, POOL_ERRLEN, "pool: backend %d, accepted process or thread", (int)cfg->backend);
+		return -EINVAL;
+	}
 	if (!cfg || n < 1 || n > POOL_MAX_WORKERS) {
-		say(reason, "pool: %u workers, accepted 1..%u", n, POOL_MAX_WORKERS);
+		err_line(reason, POOL_ERRLEN, "pool: %u workers, accepted 1..%u", n, POOL_MAX_WORKERS);
 		return -EINVAL;
 	}
 	if (!cfg->round) {
-		say(reason, "pool: no round function");
+		err_line(reason, POOL_ERRLEN, "pool: no round function");
 		return -EINVAL;
 	}
 	/* Bound the shared sizes so the layout arithmetic cannot overflow. */
 	if (cfg->slot_size > SIZE_MAX / 4 / POOL_MAX_WORKERS ||
 	    cfg->cmd_size > SIZE_MAX / 4) {
-		say(reason, "pool: slot_size %zu or cmd_size %zu too large",
+		err_line(reason, POOL_ERRLEN, "pool: slot_size %zu or cmd_size %zu too large",
 		    cfg->slot_size, cfg->cmd_size);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; cfg->cpus && i < n; i++) {
 		if (cfg->cpus[i] >= 0 && !cfg->topo) {
-			say(reason, "pool: worker %u asks for cpu %d but no topology was given",
+			err_line(reason, POOL_ERRLEN, "pool: worker %u asks for cpu %d but no topology was given",
 			    i, cfg->cpus[i]);
 			return -EINVAL;
 		}
@@ -623,13 +712,13 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 
 	p = calloc(1, sizeof(*p) + n * sizeof(p->proc[0]));
 	if (!p) {
-		say(reason, "pool: out of memory");
+		err_line(reason, POOL_ERRLEN, "pool: out of memory");
 		return -ENOMEM;
 	}
 	p->cpus = malloc(n * sizeof(*p->cpus));
 	if (!p->cpus) {
 		free(p);
-		say(reason, "pool: out of memory");
+		err_line(reason, POOL_ERRLEN, "pool: out of memory");
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -637,6 +726,7 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	p->cfg = *cfg;
 	p->cfg.cpus = p->cpus;
 	p->n = n;
+	p->nproc = cfg->backend == POOL_THREAD ? 1 : n;
 	p->parent = getpid();
 
 	stride = round_up(cfg->slot_size, POOL_CACHELINE);
@@ -648,7 +738,7 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p->map == MAP_FAILED) {
 		rc = -errno;
-		say(reason, "pool: mmap %zu bytes: %s", len, strerror(errno));
+		err_line(reason, POOL_ERRLEN, "pool: mmap %zu bytes: %s", len, strerror(errno));
 		pool_free(p);
 		return rc;
 	}
@@ -662,9 +752,11 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 		p->ws[i].ran_on = -1;
 
 	fflush(NULL); /* children must not flush the parent's buffers again */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < p->nproc; i++) {
 		pid_t pid = fork();
 
+		if (pid == 0 && cfg->backend == POOL_THREAD)
+			host_main(p);
 		if (pid == 0)
 			worker_main(p, i);
 		if (pid < 0) {
@@ -673,11 +765,11 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 			rc = -errno;
 			if (rc == -EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
 			    rl.rlim_cur != RLIM_INFINITY)
-				say(reason, "pool: fork worker %u of %u: %s: over RLIMIT_NPROC = %llu "
+				err_line(reason, POOL_ERRLEN, "pool: fork worker %u of %u: %s: over RLIMIT_NPROC = %llu "
 				    "processes for this user (raise it with: ulimit -u)", i, n,
 				    strerror(-rc), (unsigned long long)rl.rlim_cur);
 			else
-				say(reason, "pool: fork worker %u of %u: %s", i, n,
+				err_line(reason, POOL_ERRLEN, "pool: fork worker %u of %u: %s", i, n,
 				    strerror(-rc));
 			kill_all(p);
 			pool_free(p);
@@ -718,7 +810,7 @@ int pool_round(struct pool *p, unsigned timeout_ms, char *reason)
 	int rc;
 
 	if (!p || p->broken) {
-		say(reason, "pool: not usable after an error (only pool_stop)");
+		err_line(reason, POOL_ERRLEN, "pool: not usable after an error (only pool_stop)");
 		return -EINVAL;
 	}
 	if (!timeout_ms)
@@ -733,7 +825,7 @@ int pool_round(struct pool *p, unsigned timeout_ms, char *reason)
 		if (!p->ws[i].rc)
 			continue;
 		worker_name(p, i, who, sizeof(who));
-		say(reason, "%s: %s", who, p->ws[i].err);
+		err_line(reason, POOL_ERRLEN, "%s: %s", who, p->ws[i].err);
 		kill_all(p); /* as when the failure is seen mid-round */
 		return p->ws[i].rc;
 	}
@@ -754,7 +846,17 @@ int pool_worker_ran_on(const struct pool *p, unsigned i)
 
 pid_t pool_worker_pid(const struct pool *p, unsigned i)
 {
-	return p && i < p->n ? p->proc[i].pid : -1;
+	return p && i < p->n ? p->proc[proc_of(p, i)].pid : -1;
+}
+
+enum pool_backend pool_backend(const struct pool *p)
+{
+	return p->cfg.backend;
+}
+
+bool pool_shares_memory(const struct pool *p)
+{
+	return pool_backend_shares_memory(p->cfg.backend);
 }
 
 unsigned pool_size(const struct pool *p)
@@ -782,20 +884,20 @@ int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
 			unsigned k = 0;
 
 			for (unsigned i = 0; i < p->n && used < sizeof(late); i++)
-				if (!p->proc[i].reaped)
+				if (!p->proc[proc_of(p, i)].reaped)
 					used += (size_t)snprintf(late + used, sizeof(late) - used,
 								 "%s %u", k++ ? "," : "", i);
 			kill_all(p);
-			say(reason, "pool_stop: %s did not exit in %u ms; killed",
+			err_line(reason, POOL_ERRLEN, "pool_stop: %s did not exit in %u ms; killed",
 			    late, timeout_ms);
 			rc = -ETIMEDOUT;
 		} else {
-			for (unsigned i = 0; i < p->n; i++) {
+			for (unsigned i = 0; i < p->nproc; i++) {
 				int st = p->proc[i].status;
 
 				if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_OK)
 					continue;
-				dead_reason(p, i, reason);
+				dead_reason(p, culprit(p, i), reason);
 				rc = -ECHILD;
 				break;
 			}

@@ -10,6 +10,10 @@
  *                 watchdog.  Workers never print.
  *   pool_stop()   workers run cfg->teardown and _exit; every child is reaped.
  *
+ * With cfg->backend == POOL_THREAD the pool forks one host process that runs
+ * every worker as a thread (bound to its CPU, setups one at a time); a
+ * worker that dies takes the host, and so the whole pool, with it.
+ *
  * If a worker dies, a round's watchdog expires, or the parent is
  * interrupted (sig_pending()), the parent sends SIGTERM then SIGKILL to the
  * whole pool, reaps every child, and the call returns an error with a reason
@@ -19,6 +23,7 @@
 #ifndef IPCLAB_POOL_H
 #define IPCLAB_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +32,20 @@
 #define POOL_MAX_WORKERS 1024
 
 struct topo;
+
+/* Where the workers run (--workers=).  Both run the same callbacks and
+ * fill the same slots; only the launch differs. */
+enum pool_backend {
+	POOL_PROCESS = 0, /* one forked process per worker (the default) */
+	POOL_THREAD,      /* threads of one forked host process, each bound
+			     to its CPU: they share the address space and
+			     the descriptor table */
+	POOL_BACKEND_COUNT
+};
+const char *pool_backend_name(enum pool_backend b); /* "process", "thread" */
+int pool_backend_parse(const char *s, enum pool_backend *out); /* 0 or -EINVAL */
+/* Do the workers of this backend share one address space (and descriptors)? */
+bool pool_backend_shares_memory(enum pool_backend b);
 
 struct pool_worker {
 	unsigned id;        /* 0 .. n-1 */
@@ -60,6 +79,7 @@ struct pool_cfg {
 	 * limit: the watchdog fires only when no worker made progress for that
 	 * long, so a slow but live round (oversubscribed spinning) finishes. */
 	uint64_t (*progress)(const void *slot);
+	enum pool_backend backend;
 };
 
 struct pool;
@@ -83,6 +103,10 @@ const void *pool_slot(const struct pool *p, unsigned i);
 int pool_worker_ran_on(const struct pool *p, unsigned i);
 pid_t pool_worker_pid(const struct pool *p, unsigned i);
 unsigned pool_size(const struct pool *p);
+/* The pool's backend, and whether its workers share one address space:
+ * then a worker must not close or unmap what its peers use. */
+enum pool_backend pool_backend(const struct pool *p);
+bool pool_shares_memory(const struct pool *p);
 
 /* Inside cfg->round: wait until every worker of the pool reached this call,
  * then all leave together (a spin barrier that yields, so an oversubscribed

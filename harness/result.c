@@ -36,8 +36,28 @@ void result_from_round(struct result *res, const struct case_round *round,
 	res->oversubscribed = case_oversubscribed(run);
 	res->procs = case_procs(run);
 	res->per_worker_channels = case_per_worker_channels(run);
+	res->hops = case_hops(run);
 	res->label = case_label(run);
 }
+
+const struct result_counter result_counters[] = {
+	{ "msgs_per_s", "1/s", "messages (iterations for in-process cases) that arrived and were checked, per second" },
+	{ "bytes_per_s", "B/s", "payload bytes that arrived and were checked, per second" },
+	{ "p50_ns", "ns", "median latency sample (what a sample is: the workload's latency)" },
+	{ "p90_ns", "ns", "90th percentile latency sample" },
+	{ "p99_ns", "ns", "99th percentile latency sample" },
+	{ "p999_ns", "ns", "99.9th percentile latency sample" },
+	{ "p9999_ns", "ns", "99.99th percentile latency sample" },
+	{ "max_ns", "ns", "largest latency sample" },
+	{ "min_ns", "ns", "smallest latency sample" },
+	{ "mean_ns", "ns", "mean latency sample (clock, hist, harness micro cases: mean cost of one operation)" },
+	{ "samples", "count", "latency samples in the histogram" },
+	{ "oversubscribed", "0/1", "1 when the case ran more workers than CPUs it may use" },
+	{ "procs", "count", "workers of the case (0: in-process)" },
+	{ "per_worker_channels", "0/1", "1 when fanout gave each consumer its own channel (the mechanism cannot share one)" },
+	{ "hop_p50_ns", "ns", "median sample divided by the hops it spans (ring: one hop of the token); only on such cases" },
+	{ NULL, NULL, NULL },
+};
 
 void result_foreach(const struct result *res,
 		    void (*fn)(const char *name, double value, void *arg), void *arg)
@@ -56,6 +76,8 @@ void result_foreach(const struct result *res,
 	fn("oversubscribed", res->oversubscribed ? 1 : 0, arg);
 	fn("procs", res->procs, arg);
 	fn("per_worker_channels", res->per_worker_channels ? 1 : 0, arg);
+	if (res->hops) /* only cases whose sample spans several hops (ring) */
+		fn("hop_p50_ns", (double)res->p50_ns / res->hops, arg);
 }
 
 int result_json_whole(const char *path)

@@ -24,6 +24,7 @@ struct result {
 	bool oversubscribed;   /* more processes than allowed CPUs */
 	unsigned procs;        /* processes of the case (0: in-process) */
 	bool per_worker_channels;
+	unsigned hops;         /* hops one sample spans; 0: not a multi-hop sample */
 	const char *label;     /* "cpus=0,1 class=shared-L3"; "" if none */
 };
 
@@ -34,6 +35,14 @@ void result_from_hist(struct result *res, const struct hist *lat,
 /* From one timed round of an open case (scenario.h). */
 void result_from_round(struct result *res, const struct case_round *round,
 		       const struct case_run *run);
+
+/* Every counter a case can carry: name, unit and meaning (--describe). */
+struct result_counter {
+	const char *name;
+	const char *unit;
+	const char *meaning;
+};
+extern const struct result_counter result_counters[]; /* NULL name ends it */
 
 /* Every counter as (name, value), in a fixed order, for a reporter. */
 void result_foreach(const struct result *res,

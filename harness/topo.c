@@ -25,6 +25,7 @@
 #include <cpuid.h>
 #endif
 
+#include "errline.h"
 #include "topo.h"
 
 /* A process that migrates on sched_setaffinity() is normally already on its
@@ -58,20 +59,6 @@ static const char *const placement_names[PLACE_COUNT] = {
 	[PLACE_CPUS] = "cpus",
 };
 
-static void seterr(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, TOPO_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 const char *placement_name(enum placement_kind k)
 {
 	if ((unsigned)k >= PLACE_COUNT)
@@ -84,7 +71,7 @@ const char *placement_name(enum placement_kind k)
 int placement_parse(const char *s, struct placement *out, char *err)
 {
 	if (!s || !*s) {
-		seterr(err, "placement '': empty; accepted: none, compact, scatter, smt, cross-cache, cross-numa (or --cpus=LIST)");
+		err_line(err, TOPO_ERRLEN, "placement '': empty; accepted: none, compact, scatter, smt, cross-cache, cross-numa (or --cpus=LIST)");
 		return -EINVAL;
 	}
 	for (unsigned k = 0; k < PLACE_COUNT; k++) {
@@ -95,9 +82,9 @@ int placement_parse(const char *s, struct placement *out, char *err)
 		return 0;
 	}
 	if (strcmp(s, "cpus") == 0)
-		seterr(err, "placement 'cpus': give the CPUs with --cpus=LIST (e.g. 0,1,4-7)");
+		err_line(err, TOPO_ERRLEN, "placement 'cpus': give the CPUs with --cpus=LIST (e.g. 0,1,4-7)");
 	else
-		seterr(err, "placement '%.64s' unknown; accepted: none, compact, scatter, smt, cross-cache, cross-numa (or --cpus=LIST)", s);
+		err_line(err, TOPO_ERRLEN, "placement '%.64s' unknown; accepted: none, compact, scatter, smt, cross-cache, cross-numa (or --cpus=LIST)", s);
 	return -EINVAL;
 }
 
@@ -109,10 +96,10 @@ static int parse_cpu_number(const char *list, const char **p, int *out, char *er
 
 	if (!isdigit((unsigned char)*s)) {
 		if (*s == '\0' || *s == ',' || *s == '-')
-			seterr(err, "--cpus '%.64s': missing CPU number at position %zu; expected a list like 0,1,4-7 (CPUs 0..%d)",
+			err_line(err, TOPO_ERRLEN, "--cpus '%.64s': missing CPU number at position %zu; expected a list like 0,1,4-7 (CPUs 0..%d)",
 			       list, (size_t)(s - list) + 1, TOPO_MAX_CPUS - 1);
 		else
-			seterr(err, "--cpus '%.64s': unexpected '%c' at position %zu; expected digits, ',' and '-' as in 0,1,4-7 (CPUs 0..%d)",
+			err_line(err, TOPO_ERRLEN, "--cpus '%.64s': unexpected '%c' at position %zu; expected digits, ',' and '-' as in 0,1,4-7 (CPUs 0..%d)",
 			       list, isprint((unsigned char)*s) ? *s : '?',
 			       (size_t)(s - list) + 1, TOPO_MAX_CPUS - 1);
 		return -EINVAL;
@@ -120,7 +107,7 @@ static int parse_cpu_number(const char *list, const char **p, int *out, char *er
 	while (isdigit((unsigned char)*s)) {
 		v = v * 10 + (*s - '0');
 		if (v >= TOPO_MAX_CPUS) {
-			seterr(err, "--cpus '%.64s': CPU number at position %zu is too large; accepted CPUs are 0..%d",
+			err_line(err, TOPO_ERRLEN, "--cpus '%.64s': CPU number at position %zu is too large; accepted CPUs are 0..%d",
 			       list, (size_t)(*p - list) + 1, TOPO_MAX_CPUS - 1);
 			return -EINVAL;
 		}
@@ -138,7 +125,7 @@ int placement_parse_cpus(const char *list, struct placement *out, char *err)
 	unsigned n = 0;
 
 	if (!list || !*list) {
-		seterr(err, "--cpus '': empty; expected a list like 0,1,4-7 (CPUs 0..%d)", TOPO_MAX_CPUS - 1);
+		err_line(err, TOPO_ERRLEN, "--cpus '': empty; expected a list like 0,1,4-7 (CPUs 0..%d)", TOPO_MAX_CPUS - 1);
 		return -EINVAL;
 	}
 	memset(seen, 0, sizeof(seen));
@@ -155,13 +142,13 @@ int placement_parse_cpus(const char *list, struct placement *out, char *err)
 			if (rc)
 				return rc;
 			if (hi < lo) {
-				seterr(err, "--cpus '%.64s': range %d-%d is reversed; write it low-high", list, lo, hi);
+				err_line(err, TOPO_ERRLEN, "--cpus '%.64s': range %d-%d is reversed; write it low-high", list, lo, hi);
 				return -EINVAL;
 			}
 		}
 		for (int c = lo; c <= hi; c++) {
 			if (seen[c]) {
-				seterr(err, "--cpus '%.64s': CPU %d appears twice; list each CPU once", list, c);
+				err_line(err, TOPO_ERRLEN, "--cpus '%.64s': CPU %d appears twice; list each CPU once", list, c);
 				return -EINVAL;
 			}
 			seen[c] = 1;
@@ -170,7 +157,7 @@ int placement_parse_cpus(const char *list, struct placement *out, char *err)
 		if (*p == '\0')
 			break;
 		if (*p != ',') {
-			seterr(err, "--cpus '%.64s': unexpected '%c' at position %zu; expected digits, ',' and '-' as in 0,1,4-7 (CPUs 0..%d)",
+			err_line(err, TOPO_ERRLEN, "--cpus '%.64s': unexpected '%c' at position %zu; expected digits, ',' and '-' as in 0,1,4-7 (CPUs 0..%d)",
 			       list, isprint((unsigned char)*p) ? *p : '?',
 			       (size_t)(p - list) + 1, TOPO_MAX_CPUS - 1);
 			return -EINVAL;
@@ -317,31 +304,31 @@ int topo_open(struct topo **out, char *err)
 
 	*out = NULL;
 	if (!t) {
-		seterr(err, "topo: out of memory");
+		err_line(err, TOPO_ERRLEN, "topo: out of memory");
 		return -ENOMEM;
 	}
 	if (hwloc_topology_init(&t->hw) < 0) {
 		rc = -errno;
-		seterr(err, "topo: hwloc_topology_init: %s", strerror(errno));
+		err_line(err, TOPO_ERRLEN, "topo: hwloc_topology_init: %s", strerror(errno));
 		free(t);
 		return rc;
 	}
 	if (hwloc_topology_set_flags(t->hw, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED) < 0 ||
 	    hwloc_topology_load(t->hw) < 0) {
 		rc = errno ? -errno : -EIO;
-		seterr(err, "topo: loading the hwloc topology: %s", strerror(-rc));
+		err_line(err, TOPO_ERRLEN, "topo: loading the hwloc topology: %s", strerror(-rc));
 		goto err;
 	}
 	t->allowed = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(t->hw));
 	aff = hwloc_bitmap_alloc();
 	if (!t->allowed || !aff) {
 		rc = -ENOMEM;
-		seterr(err, "topo: out of memory");
+		err_line(err, TOPO_ERRLEN, "topo: out of memory");
 		goto err;
 	}
 	rc = affinity_bitmap(aff);
 	if (rc) {
-		seterr(err, "topo: sched_getaffinity: %s", strerror(-rc));
+		err_line(err, TOPO_ERRLEN, "topo: sched_getaffinity: %s", strerror(-rc));
 		goto err;
 	}
 	/* The affinity mask describes this machine; a topology from
@@ -355,7 +342,7 @@ int topo_open(struct topo **out, char *err)
 	t->scatter = calloc(t->total_pus ? t->total_pus : 1, sizeof(*t->scatter));
 	if (!t->cpus || !t->scatter) {
 		rc = -ENOMEM;
-		seterr(err, "topo: out of memory");
+		err_line(err, TOPO_ERRLEN, "topo: out of memory");
 		goto err;
 	}
 	/* PUs in logical (topology) order: siblings first, then cores. */
@@ -367,7 +354,7 @@ int topo_open(struct topo **out, char *err)
 	}
 	if (t->nallowed == 0) {
 		rc = -ENODEV;
-		seterr(err, "topo: no PU of the topology is in this process's affinity mask");
+		err_line(err, TOPO_ERRLEN, "topo: no PU of the topology is in this process's affinity mask");
 		goto err;
 	}
 	/* Keep the allowed set to PUs hwloc knows, so counts and lists agree. */
@@ -377,7 +364,7 @@ int topo_open(struct topo **out, char *err)
 	t->restricted = t->nallowed < t->total_pus;
 	rc = build_scatter(t);
 	if (rc) {
-		seterr(err, "topo: out of memory");
+		err_line(err, TOPO_ERRLEN, "topo: out of memory");
 		goto err;
 	}
 	hwloc_bitmap_free(aff);
@@ -445,7 +432,7 @@ static int place_smt(const struct topo *t, unsigned nproc, int *cpus,
 	int ncores = hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_CORE);
 
 	if (!order) {
-		seterr(err, "smt: out of memory");
+		err_line(err, TOPO_ERRLEN, "smt: out of memory");
 		return -ENOMEM;
 	}
 	/* Allowed PUs of every core that has at least two of them, core by
@@ -468,9 +455,9 @@ static int place_smt(const struct topo *t, unsigned nproc, int *cpus,
 			machine_smt = hwloc_bitmap_weight(hwloc_get_obj_by_type(t->hw, HWLOC_OBJ_CORE,
 							(unsigned)c)->cpuset) > 1;
 		if (machine_smt)
-			seterr(err, "smt: no core has more than one PU available to this process");
+			err_line(err, TOPO_ERRLEN, "smt: no core has more than one PU available to this process");
 		else
-			seterr(err, "smt: no core has more than one PU on this machine");
+			err_line(err, TOPO_ERRLEN, "smt: no core has more than one PU on this machine");
 		return -ENOTSUP;
 	}
 	deal(order, n, nproc, cpus, oversubscribed);
@@ -496,13 +483,13 @@ static int place_cross_cache(const struct topo *t, unsigned nproc, int *cpus,
 		type = HWLOC_OBJ_L2CACHE;
 		lvl = "L2";
 		if (hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_L2CACHE) <= 0) {
-			seterr(err, "cross-cache: hwloc reports no L2 or L3 cache on this machine");
+			err_line(err, TOPO_ERRLEN, "cross-cache: hwloc reports no L2 or L3 cache on this machine");
 			return -ENOTSUP;
 		}
 	}
 	used = calloc(t->nallowed, sizeof(*used));
 	if (!used) {
-		seterr(err, "cross-cache: out of memory");
+		err_line(err, TOPO_ERRLEN, "cross-cache: out of memory");
 		return -ENOMEM;
 	}
 	/* Distinct cache domains holding an allowed PU. */
@@ -517,7 +504,7 @@ static int place_cross_cache(const struct topo *t, unsigned nproc, int *cpus,
 	}
 	if (nproc > ndomains) {
 		free(used);
-		seterr(err, "cross-cache: %u processes need %u separate %s caches; %s %u",
+		err_line(err, TOPO_ERRLEN, "cross-cache: %u processes need %u separate %s caches; %s %u",
 		       nproc, nproc, lvl,
 		       t->restricted ? "the CPUs available to this process span" : "this machine has",
 		       ndomains);
@@ -548,7 +535,7 @@ static int place_cross_numa(const struct topo *t, unsigned nproc, int *cpus,
 	unsigned *seen, nn = 0;
 
 	if (nnodes < 2) {
-		seterr(err, "cross-numa: this machine has 1 NUMA node");
+		err_line(err, TOPO_ERRLEN, "cross-numa: this machine has 1 NUMA node");
 		return -ENOTSUP;
 	}
 	k = calloc(t->nallowed, sizeof(*k));
@@ -556,7 +543,7 @@ static int place_cross_numa(const struct topo *t, unsigned nproc, int *cpus,
 	if (!k || !seen) {
 		free(k);
 		free(seen);
-		seterr(err, "cross-numa: out of memory");
+		err_line(err, TOPO_ERRLEN, "cross-numa: out of memory");
 		return -ENOMEM;
 	}
 	for (int i = 0; i < nnodes; i++) {
@@ -568,7 +555,7 @@ static int place_cross_numa(const struct topo *t, unsigned nproc, int *cpus,
 	if (nn < 2) {
 		free(k);
 		free(seen);
-		seterr(err, "cross-numa: the CPUs available to this process are all on one of this machine's %d NUMA nodes",
+		err_line(err, TOPO_ERRLEN, "cross-numa: the CPUs available to this process are all on one of this machine's %d NUMA nodes",
 		       nnodes);
 		return -ENOTSUP;
 	}
@@ -606,14 +593,14 @@ static int place_list(const struct topo *t, const struct placement *pl,
 	char allowed[TOPO_ERRLEN / 2];
 
 	if (pl->ncpus == 0 || pl->ncpus > TOPO_MAX_CPUS) {
-		seterr(err, "cpus: the CPU list is empty; give --cpus=LIST (e.g. 0,1,4-7)");
+		err_line(err, TOPO_ERRLEN, "cpus: the CPU list is empty; give --cpus=LIST (e.g. 0,1,4-7)");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < pl->ncpus; i++) {
 		if (topo_cpu_allowed(t, pl->cpus[i]))
 			continue;
 		allowed_list(t, allowed, sizeof(allowed));
-		seterr(err, "cpus: CPU %d is not available to this process (allowed: %s)",
+		err_line(err, TOPO_ERRLEN, "cpus: CPU %d is not available to this process (allowed: %s)",
 		       pl->cpus[i], allowed);
 		return -EINVAL;
 	}
@@ -634,7 +621,7 @@ int topo_place(const struct topo *t, const struct placement *pl,
 	int rc = 0;
 
 	if (nproc == 0) {
-		seterr(err, "placement: pool size 0; accepted: 1 or more processes");
+		err_line(err, TOPO_ERRLEN, "placement: pool size 0; accepted: 1 or more processes");
 		return -EINVAL;
 	}
 	switch (pl->kind) {
@@ -662,7 +649,7 @@ int topo_place(const struct topo *t, const struct placement *pl,
 		rc = place_list(t, pl, nproc, cpus, &over, err);
 		break;
 	default:
-		seterr(err, "placement: unknown policy %d", (int)pl->kind);
+		err_line(err, TOPO_ERRLEN, "placement: unknown policy %d", (int)pl->kind);
 		return -EINVAL;
 	}
 	if (rc == 0 && oversubscribed)
@@ -672,7 +659,9 @@ int topo_place(const struct topo *t, const struct placement *pl,
 
 /* ---- binding ------------------------------------------------------------ */
 
-int topo_bind_self(const struct topo *t, int cpu, char *err)
+/* Bind the calling process (HWLOC_CPUBIND_PROCESS) or only the calling
+ * thread (HWLOC_CPUBIND_THREAD) to cpu, strictly, and check it moved. */
+static int bind_to(const struct topo *t, int cpu, int scope, char *err)
 {
 	char allowed[TOPO_ERRLEN / 2];
 	hwloc_bitmap_t set;
@@ -681,25 +670,25 @@ int topo_bind_self(const struct topo *t, int cpu, char *err)
 	if (cpu == -1)
 		return 0;
 	if (!hwloc_topology_is_thissystem(t->hw)) {
-		seterr(err, "bind: the loaded topology is not this machine's (HWLOC_XMLFILE or HWLOC_SYNTHETIC set?); cannot bind to CPU %d", cpu);
+		err_line(err, TOPO_ERRLEN, "bind: the loaded topology is not this machine's (HWLOC_XMLFILE or HWLOC_SYNTHETIC set?); cannot bind to CPU %d", cpu);
 		return -EINVAL;
 	}
 	if (!topo_cpu_allowed(t, cpu)) {
 		allowed_list(t, allowed, sizeof(allowed));
-		seterr(err, "bind: CPU %d is not available to this process (allowed: %s)", cpu, allowed);
+		err_line(err, TOPO_ERRLEN, "bind: CPU %d is not available to this process (allowed: %s)", cpu, allowed);
 		return -EINVAL;
 	}
 	set = hwloc_bitmap_alloc();
 	if (!set) {
-		seterr(err, "bind: out of memory");
+		err_line(err, TOPO_ERRLEN, "bind: out of memory");
 		return -ENOMEM;
 	}
 	hwloc_bitmap_only(set, (unsigned)cpu);
-	if (hwloc_set_cpubind(t->hw, set, HWLOC_CPUBIND_PROCESS | HWLOC_CPUBIND_STRICT) < 0) {
+	if (hwloc_set_cpubind(t->hw, set, scope | HWLOC_CPUBIND_STRICT) < 0) {
 		int e = errno ? errno : EINVAL;
 
 		hwloc_bitmap_free(set);
-		seterr(err, "bind: binding to CPU %d failed: %s", cpu, strerror(e));
+		err_line(err, TOPO_ERRLEN, "bind: binding to CPU %d failed: %s", cpu, strerror(e));
 		return -e;
 	}
 	hwloc_bitmap_free(set);
@@ -710,13 +699,23 @@ int topo_bind_self(const struct topo *t, int cpu, char *err)
 		if (now < 0) {
 			int e = errno;
 
-			seterr(err, "bind: sched_getcpu: %s", strerror(e));
+			err_line(err, TOPO_ERRLEN, "bind: sched_getcpu: %s", strerror(e));
 			return -e;
 		}
 		sched_yield();
 	}
-	seterr(err, "bind: bound to CPU %d but still running on CPU %d", cpu, now);
+	err_line(err, TOPO_ERRLEN, "bind: bound to CPU %d but still running on CPU %d", cpu, now);
 	return -EAGAIN;
+}
+
+int topo_bind_self(const struct topo *t, int cpu, char *err)
+{
+	return bind_to(t, cpu, HWLOC_CPUBIND_PROCESS, err);
+}
+
+int topo_bind_thread(const struct topo *t, int cpu, char *err)
+{
+	return bind_to(t, cpu, HWLOC_CPUBIND_THREAD, err);
 }
 
 /* ---- pair classes ------------------------------------------------------- */
@@ -768,7 +767,7 @@ int topo_export_xml(const struct topo *t, const char *path, char *err)
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		seterr(err, "topology xml: path too long: %.128s", path);
+		err_line(err, TOPO_ERRLEN, "topology xml: path too long: %.128s", path);
 		return -ENAMETOOLONG;
 	}
 	errno = 0;
@@ -776,14 +775,14 @@ int topo_export_xml(const struct topo *t, const char *path, char *err)
 		int e = errno ? errno : EIO;
 
 		unlink(tmp);
-		seterr(err, "topology xml: writing %.128s: %s", tmp, strerror(e));
+		err_line(err, TOPO_ERRLEN, "topology xml: writing %.128s: %s", tmp, strerror(e));
 		return -e;
 	}
 	if (rename(tmp, path) < 0) {
 		int e = errno;
 
 		unlink(tmp);
-		seterr(err, "topology xml: renaming to %.128s: %s", path, strerror(e));
+		err_line(err, TOPO_ERRLEN, "topology xml: renaming to %.128s: %s", path, strerror(e));
 		return -e;
 	}
 	return 0;

@@ -69,6 +69,8 @@ int topo_place(const struct topo *t, const struct placement *pl,
 /* Bind the calling process to cpu (strict), then verify with
  * sched_getcpu(); cpu -1 does nothing.  0 or -errno with err. */
 int topo_bind_self(const struct topo *t, int cpu, char *err);
+/* The same for the calling thread only (the thread pool backend). */
+int topo_bind_thread(const struct topo *t, int cpu, char *err);
 
 /* Class of a pair of CPUs from their closest common hwloc object:
  * "same-pu", "same-core", "shared-L2", "shared-L3", "same-package",

@@ -54,6 +54,23 @@ enum verify_mode {
 			      for it inside the timed region) */
 };
 
+/* How a case ended.  The number travels as the -errno of case_open() and
+ * case_round() (-ENOTSUP skipped, -EINTR interrupted, any other failed);
+ * its message as why, which case_why() starts with the outcome's word
+ * ("skipped: ", "failed: ", "interrupted: ": Google Benchmark's
+ * error_message keeps them, scripts read them). */
+enum case_outcome {
+	CASE_OK = 0,
+	CASE_SKIPPED,
+	CASE_FAILED,
+	CASE_INTERRUPTED,
+	CASE_OUTCOME_COUNT
+};
+enum case_outcome case_outcome_of(int rc);
+const char *case_outcome_name(enum case_outcome o); /* "ok", "skipped", ... */
+/* why = "<outcome of rc>: <message>" (SCENARIO_ERRLEN bytes); returns rc. */
+int case_why(char *why, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* What one latency sample of a workload is. */
 enum wl_latency {
 	WL_LAT_ROUND_TRIP = 0, /* there and back between two processes */
@@ -160,10 +177,17 @@ struct workload {
 	const char *procs_text;    /* processes for pool N: "2", "2N", "N+1" */
 	unsigned (*procs)(unsigned pool);
 	const char *roles;         /* the role of each process, one line */
+	/* Optional: hops one latency sample spans (a ring's lap); the case
+	 * then also reports hop_p50_ns, the median sample over its hops. */
+	unsigned (*hops)(unsigned pool);
 	/* Messages a round of n iterations delivers and checks. */
 	uint64_t (*delivered)(unsigned pool, uint64_t n);
 	enum wl_sizes sizes;
 	size_t fixed_size;         /* WL_SIZES_FIXED */
+	/* The quick profile's share: pools above this are left to the full
+	 * profile (0: every quick pool).  Keeps a new workload's quick subset
+	 * small (README, "Time budget"). */
+	unsigned quick_max_pool;
 	/* NULL: listed under its own name with every subject of its family.
 	 * Otherwise the scenario it is listed under, with no subject of its
 	 * own ("micro": micro/NAME/WAIT/PLACEMENT/size:N/pool:1, wait
@@ -199,6 +223,7 @@ struct case_spec {
 	enum verify_mode verify;
 	unsigned depth;                /* channel depth; 0: mechanism default */
 	unsigned timeout_ms;           /* channel timeout and watchdog floor */
+	enum pool_backend workers;     /* where the workers run */
 };
 
 /* What one round measured (merged over the pool). */
@@ -244,6 +269,8 @@ const char *case_label(const struct case_run *r);
 bool case_oversubscribed(const struct case_run *r);
 bool case_per_worker_channels(const struct case_run *r);
 unsigned case_procs(const struct case_run *r);
+/* Hops one sample spans (0: the workload does not say). */
+unsigned case_hops(const struct case_run *r);
 
 /* Stop the workers, reap them, destroy what the case made.  0 or -errno
  * with why (why may be NULL) when a worker had to be killed. */

@@ -18,17 +18,6 @@
 /* Scratch for throwing away a payload longer than the caller's buffer. */
 #define FDIO_DRAIN_CHUNK 4096u
 
-void fdio_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, IPC_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 int fdio_read_ulong(const char *path, unsigned long *out)
 {
 	FILE *f = fopen(path, "re");
@@ -276,11 +265,21 @@ int fdio_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, "attach: out of memory");
 		return -ENOMEM;
 	}
+	/* Threads of one process: each end gets its own descriptor and the
+	 * channel keeps one for the next thread that attaches this side. */
+	e->fd = ipc_in_shared_process() ? fcntl(c->fd[role], F_DUPFD_CLOEXEC, 0) : c->fd[role];
+	if (e->fd < 0) {
+		fdio_err(err, "attach: dup: %s", strerror(errno));
+		free(e);
+		return -errno;
+	}
 	if (c->use_alive) {
-		int ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator,
+		int ret = fdio_alive_attach(&c->alive, role, ipc_attach_closes_other_ends(c->creator),
 					    &e->alive_w, &e->peer_r);
 		if (ret) {
 			fdio_err(err, "attach: dup: %s", strerror(-ret));
+			if (e->fd != c->fd[role])
+				close(e->fd);
 			free(e);
 			return ret;
 		}
@@ -289,13 +288,13 @@ int fdio_attach(void *chan, enum ipc_role role, void **end, char *err)
 		e->peer_r = -1;
 	}
 	e->slice_ms = c->use_alive ? fdio_alive_slice(c->timeout_ms) : c->timeout_ms;
-	e->fd = c->fd[role];
 	e->sock = c->sock;
 	e->spin = c->wait == IPC_WAIT_SPIN;
 	e->timeout_ms = c->timeout_ms;
 	e->max_msg = c->max_msg;
-	c->fd[role] = -1;
-	if (getpid() != c->creator && c->fd[other] >= 0) {
+	if (!ipc_in_shared_process())
+		c->fd[role] = -1;
+	if (ipc_attach_closes_other_ends(c->creator) && c->fd[other] >= 0) {
 		close(c->fd[other]);
 		c->fd[other] = -1;
 	}

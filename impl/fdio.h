@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errline.h"
 #include "ipc.h"
 #include "names.h"
 
@@ -145,7 +146,9 @@ int fdio_wait_step(struct fdio_wait *w, int spin, unsigned timeout_ms,
 unsigned fdio_alive_slice(unsigned timeout_ms);
 
 /* One line into err (IPC_ERRLEN bytes; err may be NULL). */
-void fdio_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Error lines: the shared formatter (errline.h) under the name fdio's
+ * mechanisms use. */
+#define fdio_err ipc_err
 
 /* Read one unsigned number from a /proc or /sys file.  0 or -errno. */
 int fdio_read_ulong(const char *path, unsigned long *out);

@@ -140,6 +140,19 @@ extern const struct ipc_ops *const ipc_registry[]; /* NULL-terminated */
 	for (const struct ipc_ops *const *op##_it = ipc_registry; ((op) = *op##_it) != NULL; op##_it++)
 
 const struct ipc_ops *ipc_find(const char *name);
+
+/*
+ * A forked child that attaches one end of a channel closes the other end it
+ * inherited (so a dead peer is seen as EOF/EPIPE).  A process whose threads
+ * attach several ends of one channel (the thread pool backend) calls
+ * ipc_set_shared_process() once, before any attach: attach then leaves the
+ * ends it does not take to the threads that will, and an end that several
+ * threads attach is a descriptor of each one's own.  Mechanisms ask
+ * ipc_attach_closes_other_ends(pid that created the channel).
+ */
+void ipc_set_shared_process(void);
+int ipc_in_shared_process(void);
+int ipc_attach_closes_other_ends(pid_t creator);
 const char *ipc_wait_name(enum ipc_wait w);          /* "block", "spin", "hybrid" */
 int ipc_wait_parse(const char *s, enum ipc_wait *out); /* 0 or -EINVAL */
 

@@ -247,7 +247,7 @@ static int mq_attach(void *chan, enum ipc_role role, void **end, char *err)
 			goto err;
 		}
 	}
-	ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator, &e->alive_w, &e->peer_r);
+	ret = fdio_alive_attach(&c->alive, role, ipc_attach_closes_other_ends(c->creator), &e->alive_w, &e->peer_r);
 	if (ret) {
 		fdio_err(err, "mqueue: dup: %s", strerror(-ret));
 		goto err;

@@ -2,6 +2,7 @@
  * impl/ and one line here. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipc.h"
 
@@ -73,4 +74,23 @@ int ipc_wait_parse(const char *s, enum ipc_wait *out)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+/* Per process by nature (it is a fact about this process's threads), so a
+ * file-scope flag: set once in the thread host before its threads start. */
+static int shared_process;
+
+void ipc_set_shared_process(void)
+{
+	shared_process = 1;
+}
+
+int ipc_in_shared_process(void)
+{
+	return shared_process;
+}
+
+int ipc_attach_closes_other_ends(pid_t creator)
+{
+	return !shared_process && getpid() != creator;
 }

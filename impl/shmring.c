@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "errline.h"
 #include "futex.h"
 #include "ipc.h"
 #include "names.h"
@@ -580,18 +581,7 @@ static int shmring_caps(struct ipc_caps *caps, char *err)
 	return 0;
 }
 
-static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, IPC_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define set_err ipc_err /* the shared error-line formatter (errline.h) */
 
 static int shmring_create(const struct ipc_params *p, void **chanp, char *err)
 {

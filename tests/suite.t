@@ -24,10 +24,19 @@ W = tap.workdir()
 SMOKE = os.path.join(W, "smoke")
 state = {}
 
-NAME_RE = re.compile(r"^(pingpong|stream|pairs|fanout|fanin|micro)/[a-z0-9_-]+/"
+def _workloads():
+	"""Scenario names, from the registry (ipclab --describe)."""
+	r = subprocess.run([IPCLAB, "--describe"], capture_output=True, text=True,
+			   timeout=tap.CHILD_TIMEOUT_S)
+	return [w["name"] for w in json.loads(r.stdout)["workloads"]]
+
+
+# SCENARIO/IMPL/WAIT/PLACEMENT/size:N/pool:N, then /key:value per axis away
+# from its default.
+NAME_RE = re.compile(r"^(%s)/[a-z0-9_-]+/" % "|".join(map(re.escape, _workloads())) +
 		     r"(block|spin|hybrid|none)/"
 		     r"(none|compact|scatter|smt|cross-cache|cross-numa|cpus)/"
-		     r"size:\d+/pool:\d+$")
+		     r"size:\d+/pool:\d+(/[a-z_]+:[a-z0-9_-]+)*$")
 COUNTERS = ["msgs_per_s", "bytes_per_s", "p50_ns", "p90_ns", "p99_ns",
 	    "p999_ns", "max_ns", "samples", "oversubscribed"]
 CONTEXT = ["ipclab_kernel", "ipclab_clock", "ipclab_clock_read_ns",

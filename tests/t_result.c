@@ -68,6 +68,41 @@ static void test_counter_names(void **state)
 	/* The contract of DESIGN.md, in this order, then ours. */
 	assert_string_equal(names, "msgs_per_s bytes_per_s p50_ns p90_ns p99_ns p999_ns p9999_ns "
 			    "max_ns min_ns mean_ns samples oversubscribed procs per_worker_channels ");
+	/* A sample spanning hops (ring) adds hop_p50_ns, and only then. */
+	r.hops = 3;
+	r.p50_ns = 300;
+	names[0] = '\0';
+	result_foreach(&r, collect, names);
+	assert_non_null(strstr(names, " hop_p50_ns "));
+}
+
+/* Every counter a case can report is described (--describe), and every
+ * description names a counter some case reports. */
+static void count_name(const char *name, double v, void *arg)
+{
+	unsigned *seen = arg;
+
+	(void)v;
+	for (unsigned i = 0; result_counters[i].name; i++)
+		if (strcmp(result_counters[i].name, name) == 0)
+			seen[i]++;
+	seen[63]++;
+}
+
+static void test_counters_described(void **state)
+{
+	unsigned seen[64] = { 0 }, n = 0;
+	struct result r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.hops = 2;
+	result_foreach(&r, count_name, seen);
+	for (; result_counters[n].name; n++) {
+		assert_int_equal(seen[n], 1);
+		assert_true(result_counters[n].unit[0] && result_counters[n].meaning[0]);
+	}
+	assert_int_equal(seen[63], n); /* nothing reported that is not described */
 }
 
 static int json_file(const char *text)
@@ -102,6 +137,7 @@ int main(void)
 		{ "result: rates and percentiles from a histogram", test_rates_and_percentiles, NULL, NULL, NULL },
 		{ "result: an empty histogram and no time give zeros", test_empty_and_no_time, NULL, NULL, NULL },
 		{ "result: every counter of the contract, by name", test_counter_names, NULL, NULL, NULL },
+		{ "result: every counter reported is described, with a unit", test_counters_described, NULL, NULL, NULL },
 		{ "result: a results file cut short is not whole JSON", test_json_whole, NULL, NULL, NULL },
 	};
 

@@ -24,6 +24,7 @@ struct tcase {
 	enum ipc_wait wait;
 	unsigned pool;
 	size_t size;
+	enum pool_backend workers;
 };
 
 static struct topo *topo;
@@ -46,7 +47,7 @@ static void run_case(void **state)
 	struct case_spec spec = {
 		.workload = t->wl, .subject = t->subject, .wait = t->wait, .size = t->size,
 		.pool = t->pool, .placement = &compact, .topo = topo,
-		.verify = VERIFY_FULL, .timeout_ms = TEST_TIMEOUT_MS,
+		.verify = VERIFY_FULL, .timeout_ms = TEST_TIMEOUT_MS, .workers = t->workers,
 	};
 	struct case_run *run = NULL;
 	struct case_round *r = round_buf();
@@ -81,6 +82,18 @@ static void run_case(void **state)
 		assert_true(hist_percentile(&r->lat, 50) <= r->lat.max);
 	}
 	assert_true(strstr(case_label(run), "cpus=") != NULL);
+	/* The backend really ran: threads of one host process (not this
+	 * one), or one process per worker. */
+	for (unsigned i = 1; i < case_procs(run); i++) {
+		pid_t a = pool_worker_pid(run->pool, 0), b = pool_worker_pid(run->pool, i);
+
+		assert_true(a != getpid() && b != getpid());
+		if (t->workers == POOL_THREAD)
+			assert_int_equal(a, b);
+		else
+			assert_int_not_equal(a, b);
+	}
+	assert_true((strstr(case_label(run), "workers=thread") != NULL) == (t->workers == POOL_THREAD));
 	assert_int_equal(case_close(run, why), 0);
 	alarm(0);
 	assert_int_equal(zombie_children(), 0);
@@ -278,6 +291,7 @@ static size_t add_cases(struct CMUnitTest *tests, struct tcase *tc, size_t n, si
 		const void *t = wl->family->member(0);
 
 		for (unsigned m = 0; t || m == 0; t = wl->family->member(++m))
+		for (unsigned b = 0; b < POOL_BACKEND_COUNT; b++)
 			for (unsigned pool = 1; pool <= (wl->pool_axis ? 2u : 1u); pool++)
 				for (unsigned z = 0; z < (wl->sizes == WL_SIZES_FIXED ? 1u : 2u); z++) {
 					struct subject sub = { wl->family, t };
@@ -287,14 +301,16 @@ static size_t add_cases(struct CMUnitTest *tests, struct tcase *tc, size_t n, si
 
 					if (n + 8 >= cap)
 						return n;
-					tc[n] = (struct tcase){ wl, sub, wait, pool, size };
-					if (asprintf(&name, "scenario: %s/%s/%s size %zu pool %u counts add up",
-						     wl->name, subject_name(&sub), ipc_wait_name(wait), size, pool) < 0)
+					tc[n] = (struct tcase){ wl, sub, wait, pool, size, (enum pool_backend)b };
+					if (asprintf(&name, "scenario: %s/%s/%s size %zu pool %u workers %s counts add up",
+						     wl->name, subject_name(&sub), ipc_wait_name(wait), size, pool,
+						     pool_backend_name((enum pool_backend)b)) < 0)
 						return n;
 					tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case,
 									.initial_state = &tc[n] };
 					n++;
-					if (!t)
+					if (!t && z + 1 >= (wl->sizes == WL_SIZES_FIXED ? 1u : 2u) &&
+					    pool >= (wl->pool_axis ? 2u : 1u) && b + 1 == POOL_BACKEND_COUNT)
 						goto next;
 				}
 next:;
@@ -326,7 +342,7 @@ int main(void)
 
 		if (n + 8 >= cap)
 			break;
-		tc[n] = (struct tcase){ wl_find("pingpong"), { &family_channel, op }, IPC_WAIT_SPIN, 1, 64 };
+		tc[n] = (struct tcase){ wl_find("pingpong"), { &family_channel, op }, IPC_WAIT_SPIN, 1, 64, POOL_PROCESS };
 		if (asprintf(&name, "scenario: pingpong/%s/spin size 64 counts add up", op->name) < 0)
 			return 1;
 		tests[n] = (struct CMUnitTest){ .name = name, .test_func = run_case, .initial_state = &tc[n] };

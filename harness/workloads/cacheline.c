@@ -46,8 +46,7 @@ static int floor_prepare(struct case_run *r, char *why)
 				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (sh == MAP_FAILED) {
-		snprintf(why, SCENARIO_ERRLEN, "failed: mmap of the shared cache line");
-		return -ENOMEM;
+		return case_why(why, -ENOMEM, "mmap of the shared cache line");
 	}
 	r->fam = sh;
 	return 0;

@@ -188,7 +188,10 @@ static int chan_setup(struct pool_worker *w)
 		else if (recvs)
 			rc = ops->attach(cs->chans[c], IPC_RECV, &s->recv_end, err);
 		else {
-			ops->forget(cs->chans[c]);
+			/* Threads share one copy of the channel: what this
+			 * worker does not use, its peers may. */
+			if (!pool_backend_shares_memory(r->spec.workers))
+				ops->forget(cs->chans[c]);
 			continue;
 		}
 		if (rc < 0) {
@@ -450,10 +453,10 @@ int chan_fits_shared_send(const struct case_spec *sp, const struct ipc_caps *cap
 	if (sp->pool <= 1 || caps->max_shared_send >= sp->size)
 		return 0;
 	if (caps->max_shared_send)
-		snprintf(why, SCENARIO_ERRLEN, "skipped: %s lets several senders share a channel only for messages up to %zu bytes, not %zu",
+		case_why(why, -ENOTSUP, "%s lets several senders share a channel only for messages up to %zu bytes, not %zu",
 			 name, caps->max_shared_send, sp->size);
 	else
-		snprintf(why, SCENARIO_ERRLEN, "skipped: %s cannot share a channel among several senders", name);
+		case_why(why, -ENOTSUP, "%s cannot share a channel among several senders", name);
 	return -ENOTSUP;
 }
 
@@ -465,17 +468,17 @@ static int check_caps(const struct case_run *r, const struct chan_state *cs, cha
 	size_t size = sp->size;
 
 	if (size < SCENARIO_MIN_SIZE) {
-		snprintf(why, SCENARIO_ERRLEN, "skipped: size %zu is below the %d-byte message header (sequence, sender, timestamp)",
+		case_why(why, -ENOTSUP, "size %zu is below the %d-byte message header (sequence, sender, timestamp)",
 			 size, SCENARIO_MIN_SIZE);
 		return -ENOTSUP;
 	}
 	if (size > cs->caps.max_msg) {
-		snprintf(why, SCENARIO_ERRLEN, "skipped: size %zu exceeds %s's largest message on this machine (%zu bytes)",
+		case_why(why, -ENOTSUP, "size %zu exceeds %s's largest message on this machine (%zu bytes)",
 			 size, name, cs->caps.max_msg);
 		return -ENOTSUP;
 	}
 	if (!(cs->caps.waits & IPC_WAIT_BIT(sp->wait))) {
-		snprintf(why, SCENARIO_ERRLEN, "skipped: %s has no %s wait", name, ipc_wait_name(sp->wait));
+		case_why(why, -ENOTSUP, "%s has no %s wait", name, ipc_wait_name(sp->wait));
 		return -ENOTSUP;
 	}
 	if (cs->graph->fits)
@@ -511,13 +514,13 @@ static int chan_prepare(struct case_run *r, char *why)
 	cs->ops = spec->subject.table;
 	cs->graph = spec->workload->graph;
 	if (r->spec.pool > MAX_SENDERS) {
-		snprintf(why, SCENARIO_ERRLEN, "pool %u is too large (at most %u senders)", r->spec.pool, MAX_SENDERS);
+		case_why(why, -EINVAL, "pool %u is too large (at most %u senders)", r->spec.pool, MAX_SENDERS);
 		chan_destroy(r);
 		return -EINVAL;
 	}
 	rc = cs->ops->caps(&cs->caps, err);
 	if (rc < 0) {
-		snprintf(why, SCENARIO_ERRLEN, "%s: %s", cs->ops->name, err[0] ? err : strerror(-rc));
+		case_why(why, rc, "%s: %s", cs->ops->name, err[0] ? err : strerror(-rc));
 		chan_destroy(r);
 		return rc;
 	}
@@ -567,12 +570,10 @@ static int chan_create(struct case_run *r, char *why)
 			bool named = strncmp(err, cs->ops->name, strlen(cs->ops->name)) == 0;
 
 			cs->chans[c] = NULL;
-			snprintf(why, SCENARIO_ERRLEN, "%s%s%s%s",
-				 (rc == -EMSGSIZE || rc == -ENOTSUP || rc == -EINVAL) ? "skipped: " : "failed: ",
-				 named ? "" : cs->ops->name, named ? "" : ": ",
-				 err[0] ? err : strerror(-rc));
 			if (rc == -EMSGSIZE || rc == -EINVAL)
 				rc = -ENOTSUP;
+			case_why(why, rc, "%s%s%s", named ? "" : cs->ops->name, named ? "" : ": ",
+				 err[0] ? err : strerror(-rc));
 			chan_destroy(r);
 			return rc;
 		}
@@ -601,8 +602,7 @@ static int chan_check_round(const struct case_run *r, uint64_t n, uint64_t sum, 
 	for (uint64_t k = 0; k < n; k++)
 		esum += k, esumsq += k * k;
 	if (esum != sum || esumsq != sumsq) {
-		snprintf(why, SCENARIO_ERRLEN, "failed: consumers together did not see every message exactly once");
-		return -EPROTO;
+		return case_why(why, -EPROTO, "consumers together did not see every message exactly once");
 	}
 	return 0;
 }
