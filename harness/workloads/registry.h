@@ -18,6 +18,7 @@
 	X(wl_pairs) \
 	X(wl_fanout) \
 	X(wl_fanin) \
+	X(wl_ring) \
 	X(wl_cacheline)
 
 #endif
