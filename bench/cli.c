@@ -8,16 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cliparse.h"
 #include "suite.h"
 
 /* Largest pool accepted: pairs fork 2 processes per pool member and the
  * pool holds at most POOL_MAX_WORKERS processes. */
 #define SUITE_MAX_POOL 512
 #define SUITE_MAX_TIMEOUT_S 3600
-/* Google Benchmark's own numbers, bounded so a typo cannot ask for a run of
- * years: a paper-grade run uses 10 to 30 repetitions of at most seconds. */
-#define SUITE_MAX_REPETITIONS 1000
-#define SUITE_MAX_GB_SECONDS 3600.0
 
 void suite_usage(FILE *f, const char *argv0)
 {
@@ -102,25 +99,6 @@ static int split(char *s, char **items, unsigned *n, const char *flag, char *err
 	return 0;
 }
 
-/* Quote a user value for an error line: printable ASCII only, bounded. */
-static const char *shown(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-	}
-	if (*s && o + 4 < len)
-		o += (size_t)snprintf(buf + o, len - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
-
 /* Bytes with an optional k (KiB) or M (MiB) suffix. */
 static int parse_size(const char *s, size_t *out)
 {
@@ -146,23 +124,6 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > max) /* stop before v can overflow */
-			return -ERANGE;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Largest message any mechanism carries on this machine. */
 static size_t largest_message(void)
 {
@@ -177,150 +138,6 @@ static size_t largest_message(void)
 			best = c.max_msg;
 	}
 	return best;
-}
-
-/* Seconds: a plain finite decimal number in [min, max] (min excluded when
- * open).  0 or -EINVAL. */
-static int parse_seconds(const char *s, double min, bool open, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (*s < '0' || *s > '9') /* no sign, space, "nan" or "inf" */
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || errno || !isfinite(v) || v < min || (open && v == min) || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/*
- * Google Benchmark 1.7's flags.  The library answers a bad value with
- * several lines, its usage text and exit 0, or (min_time nan or inf) a run
- * that never ends; an unknown flag gets one line per flag.  Check them here,
- * with --list too, so a bad one gets one line and exit 2 like ours.
- * Formats and colors are checked by gb_init (bench/gbench.cc).
- */
-enum gb_kind { GB_BOOL, GB_STRING, GB_REPS, GB_SECONDS, GB_SECONDS0, GB_UNIT, GB_KV, GB_PERF };
-/* Google Benchmark 1.7 aborts (BM_CHECK) on more perf counters than its
- * PerfCounterValues::kMaxCounters. */
-#define GB_MAX_PERF_COUNTERS 3
-
-static const struct gb_flag {
-	const char *name;
-	enum gb_kind kind;
-} gb_flags[] = {
-	{ "list_tests", GB_BOOL },
-	{ "filter", GB_STRING },
-	{ "min_time", GB_SECONDS },
-	{ "min_warmup_time", GB_SECONDS0 },
-	{ "repetitions", GB_REPS },
-	{ "enable_random_interleaving", GB_BOOL },
-	{ "report_aggregates_only", GB_BOOL },
-	{ "display_aggregates_only", GB_BOOL },
-	{ "format", GB_STRING },
-	{ "out", GB_STRING },
-	{ "out_format", GB_STRING },
-	{ "color", GB_STRING },
-	{ "counters_tabular", GB_BOOL },
-	{ "perf_counters", GB_PERF },
-	{ "context", GB_KV },
-	{ "time_unit", GB_UNIT },
-};
-
-/* "k=v,k2=v2": every item one '=' after a non-empty key, keys distinct. */
-static bool kv_list_ok(const char *v)
-{
-	const char *item = v;
-
-	if (!*v)
-		return true;
-	for (;;) {
-		size_t len = strcspn(item, ","), klen = strcspn(item, "=,");
-
-		if (klen == 0 || klen == len || memchr(item + klen + 1, '=', len - klen - 1))
-			return false;
-		for (const char *o = v; o < item; o += strcspn(o, ",") + 1)
-			if (strcspn(o, "=") == klen && strncmp(o, item, klen) == 0)
-				return false;
-		if (!item[len])
-			return true;
-		item += len + 1;
-	}
-}
-
-static int check_gb_flag(const char *a, char *err)
-{
-	const char *name = a + strlen("--benchmark_"), *eq = strchr(name, '=');
-	size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-	const char *v = eq ? eq + 1 : NULL;
-	const struct gb_flag *f = NULL;
-	char show[96];
-	unsigned long reps;
-	double sec;
-
-	for (size_t i = 0; i < sizeof(gb_flags) / sizeof(gb_flags[0]); i++)
-		if (strlen(gb_flags[i].name) == nlen && strncmp(gb_flags[i].name, name, nlen) == 0)
-			f = &gb_flags[i];
-	if (!f) {
-		char names[400] = "";
-		size_t o = 0;
-
-		for (size_t i = 0; i < sizeof(gb_flags) / sizeof(gb_flags[0]) && o < sizeof(names); i++)
-			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "", gb_flags[i].name);
-		snprintf(err, SUITE_ERRLEN, "unknown Google Benchmark flag '%s'; accepted: --benchmark_ followed by %s",
-			 shown(a, show, sizeof(show)), names);
-		return -EINVAL;
-	}
-	if (!v && f->kind != GB_BOOL) {
-		snprintf(err, SUITE_ERRLEN, "--benchmark_%s needs a value: --benchmark_%s=VALUE", f->name, f->name);
-		return -EINVAL;
-	}
-	switch (f->kind) {
-	case GB_BOOL:
-	case GB_STRING:
-		return 0;
-	case GB_REPS:
-		if (parse_uint(v, SUITE_MAX_REPETITIONS, &reps) == 0 && reps >= 1)
-			return 0;
-		snprintf(err, SUITE_ERRLEN, "repetitions '%s' in --benchmark_repetitions: accepted 1 .. %d",
-			 shown(v, show, sizeof(show)), SUITE_MAX_REPETITIONS);
-		return -EINVAL;
-	case GB_SECONDS:
-	case GB_SECONDS0:
-		if (parse_seconds(v, 0.0, f->kind == GB_SECONDS, SUITE_MAX_GB_SECONDS, &sec) == 0)
-			return 0;
-		snprintf(err, SUITE_ERRLEN, "seconds '%s' in --benchmark_%s: accepted a plain number, %s and at most %.0f",
-			 shown(v, show, sizeof(show)), f->name, f->kind == GB_SECONDS ? "over 0" : "0",
-			 SUITE_MAX_GB_SECONDS);
-		return -EINVAL;
-	case GB_UNIT:
-		if (!strcmp(v, "ns") || !strcmp(v, "us") || !strcmp(v, "ms") || !strcmp(v, "s"))
-			return 0;
-		snprintf(err, SUITE_ERRLEN, "unknown unit '%s' in --benchmark_time_unit; accepted: ns, us, ms, s",
-			 shown(v, show, sizeof(show)));
-		return -EINVAL;
-	case GB_PERF: {
-		unsigned items = 1;
-
-		for (const char *p = v; *p; p++)
-			items += *p == ',';
-		if (!*v || (items <= GB_MAX_PERF_COUNTERS && v[0] != ',' && v[strlen(v) - 1] != ',' && !strstr(v, ",,")))
-			return 0;
-		snprintf(err, SUITE_ERRLEN, "--benchmark_perf_counters '%s': accepted at most %d counter names, comma-separated",
-			 shown(v, show, sizeof(show)), GB_MAX_PERF_COUNTERS);
-		return -EINVAL;
-	}
-	case GB_KV:
-		if (kv_list_ok(v))
-			return 0;
-		snprintf(err, SUITE_ERRLEN, "--benchmark_context '%s': accepted KEY=VALUE,KEY2=VALUE2 with distinct keys",
-			 shown(v, show, sizeof(show)));
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static int set_once(bool *seen, const char *flag, char *err)
@@ -360,7 +177,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		if (strncmp(a, "--benchmark_", 12) == 0) {
 			size_t nlen = strcspn(a, "=");
 
-			if ((rc = check_gb_flag(a, err)) < 0)
+			if ((rc = gb_flag_check(a, err)) < 0)
 				return rc;
 			for (int j = 1; j < sel->gb_argc; j++)
 				if (strncmp(sel->gb_argv[j], a, nlen) == 0 &&
@@ -398,7 +215,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				break;
 		if (f == F_N) {
 			snprintf(err, SUITE_ERRLEN, "unknown argument '%s'; see --help for the accepted flags",
-				 shown(a, show, sizeof(show)));
+				 cli_shown(a, show, sizeof(show)));
 			return -EINVAL;
 		}
 		char flag[24];
@@ -425,7 +242,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 									      "%s%s", o ? ", " : "", fam->member_name(t));
 					}
 					snprintf(err, SUITE_ERRLEN, "unknown mechanism '%s' in --impl; accepted: %s",
-						 shown(items[k], show, sizeof(show)), names);
+						 cli_shown(items[k], show, sizeof(show)), names);
 					return -EINVAL;
 				}
 				sel->nimpls++;
@@ -447,7 +264,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 						if (!wl->listed_under && o < sizeof(names))
 							o += (size_t)snprintf(names + o, sizeof(names) - o, "%s, ", wl->name);
 					snprintf(err, SUITE_ERRLEN, "unknown scenario '%s' in --scenario; accepted: %s%s",
-						 shown(items[k], show, sizeof(show)), names, SUITE_MICRO);
+						 cli_shown(items[k], show, sizeof(show)), names, SUITE_MICRO);
 					return -EINVAL;
 				}
 				sel->scenarios[sel->nscenarios++] = wl;
@@ -464,7 +281,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				rc = parse_size(items[k], &sz);
 				if (rc < 0 || sz < SCENARIO_MIN_SIZE || sz > largest) {
 					snprintf(err, SUITE_ERRLEN, "size '%s' in --size: accepted %d .. %zu bytes (the largest message any mechanism carries here), with an optional k or M suffix",
-						 shown(items[k], show, sizeof(show)), SCENARIO_MIN_SIZE, largest);
+						 cli_shown(items[k], show, sizeof(show)), SCENARIO_MIN_SIZE, largest);
 					return -EINVAL;
 				}
 				for (unsigned j = 0; j < sel->nsizes; j++)
@@ -482,10 +299,10 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 			for (unsigned k = 0; k < n; k++) {
 				unsigned long p = 0;
 
-				rc = parse_uint(items[k], SUITE_MAX_POOL, &p);
+				rc = cli_parse_uint(items[k], SUITE_MAX_POOL, &p);
 				if (rc < 0 || p < 1 || p > SUITE_MAX_POOL) {
 					snprintf(err, SUITE_ERRLEN, "pool '%s' in --pool: accepted 1 .. %d",
-						 shown(items[k], show, sizeof(show)), SUITE_MAX_POOL);
+						 cli_shown(items[k], show, sizeof(show)), SUITE_MAX_POOL);
 					return -EINVAL;
 				}
 				sel->pools[sel->npools++] = (unsigned)p;
@@ -501,7 +318,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				if (strcmp(items[k], "cpus") == 0 ||
 				    placement_parse(items[k], &pl, perr) < 0) {
 					snprintf(err, SUITE_ERRLEN, "unknown placement '%s' in --placement; accepted: none, compact, scatter, smt, cross-cache, cross-numa (explicit CPUs: --cpus=LIST)",
-						 shown(items[k], show, sizeof(show)));
+						 cli_shown(items[k], show, sizeof(show)));
 					return -EINVAL;
 				}
 				sel->placements[sel->nplacements++] = pl.kind;
@@ -537,7 +354,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 
 				if (ipc_wait_parse(items[k], &w) < 0) {
 					snprintf(err, SUITE_ERRLEN, "unknown wait '%s' in --wait; accepted: block, spin, hybrid",
-						 shown(items[k], show, sizeof(show)));
+						 cli_shown(items[k], show, sizeof(show)));
 					return -EINVAL;
 				}
 				sel->waits[sel->nwaits++] = w;
@@ -551,7 +368,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 
 				if (pool_backend_parse(items[k], &b) < 0 || k >= POOL_BACKEND_COUNT) {
 					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread",
-						 shown(items[k], show, sizeof(show)));
+						 cli_shown(items[k], show, sizeof(show)));
 					return -EINVAL;
 				}
 				sel->workers[sel->nworkers++] = b;
@@ -564,7 +381,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				sel->profile = PROFILE_FULL;
 			else {
 				snprintf(err, SUITE_ERRLEN, "unknown profile '%s' in --profile; accepted: quick, full",
-					 shown(v, show, sizeof(show)));
+					 cli_shown(v, show, sizeof(show)));
 				return -EINVAL;
 			}
 			break;
@@ -582,17 +399,17 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				sel->verify = VERIFY_FULL;
 			else {
 				snprintf(err, SUITE_ERRLEN, "unknown verify mode '%s' in --verify; accepted: sample, full",
-					 shown(v, show, sizeof(show)));
+					 cli_shown(v, show, sizeof(show)));
 				return -EINVAL;
 			}
 			break;
 		case F_TIMEOUT: {
 			unsigned long s = 0;
 
-			rc = parse_uint(v, SUITE_MAX_TIMEOUT_S, &s);
+			rc = cli_parse_uint(v, SUITE_MAX_TIMEOUT_S, &s);
 			if (rc < 0 || s < 1 || s > SUITE_MAX_TIMEOUT_S) {
 				snprintf(err, SUITE_ERRLEN, "timeout '%s' in --timeout: accepted 1 .. %d seconds",
-					 shown(v, show, sizeof(show)), SUITE_MAX_TIMEOUT_S);
+					 cli_shown(v, show, sizeof(show)), SUITE_MAX_TIMEOUT_S);
 				return -EINVAL;
 			}
 			sel->timeout_ms = (unsigned)s * 1000u;

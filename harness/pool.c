@@ -1,4 +1,5 @@
-/* pool.c - persistent forked workers, released together, watched, reaped.
+/* pool.c - persistent workers (forked processes, or threads of one forked
+ * host process), released together, watched, reaped.
  *
  * One shared anonymous mapping holds everything the parent and the workers
  * share:
@@ -20,7 +21,11 @@
  * sig_pending().
  *
  * Functions return 0 or -errno; reasons go to the caller's buffer.  Nothing
- * here prints.  Workers leave with _exit.
+ * here prints.  Worker processes (and the thread host) leave with _exit.
+ *
+ * Why this file is long: the pool is one life cycle (start, rounds, stop,
+ * kill, reap) that both backends share; split, its invariants would be
+ * read in several places.
  */
 #include <errno.h>
 #include <limits.h>

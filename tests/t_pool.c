@@ -1,7 +1,11 @@
 /* t_pool.c - TAP tests for harness/pool: rounds and result slots, binding,
  * pool_sync, and every way a pool can go wrong (a worker killed, hung,
  * failing setup or a round, SIGINT/SIGTERM to the parent, the parent
- * killed), each checked for zombies and leftovers. */
+ * killed), each checked for zombies and leftovers.
+ *
+ * Why this file is long: one suite for the pool life cycle, its watchdogs
+ * and its failure paths.
+ */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>

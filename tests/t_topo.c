@@ -1,6 +1,10 @@
 /* t_topo.c - hwloc topology, placement policies, strict binding, pair
  * classes, XML export and summary.  A policy this machine cannot satisfy is
- * reported as a skip with the policy's own reason.  No timing thresholds. */
+ * reported as a skip with the policy's own reason.  No timing thresholds.
+ *
+ * Why this file is long: every placement policy against real and
+ * synthetic topologies.
+ */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>

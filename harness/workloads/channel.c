@@ -4,6 +4,10 @@
  * Every message carries a sequence number, its sender and a send timestamp;
  * loss, duplication, reordering or a wrong length fails the case with a
  * reason.
+ *
+ * Why this file is long: the four role loops and the parent side share the
+ * message format and the channel plan; together they are the channel
+ * family's engine.
  */
 #include <errno.h>
 #include <inttypes.h>
