@@ -110,9 +110,14 @@ void suite_describe(FILE *f)
 				  wl->pool_axis, wl->procs_text);
 		sep = ",";
 	}
-	/* The in-process micro benchmarks are a scenario without a pool. */
-	describe_workload(f, sep, SUITE_MICRO, "channel", micro_summary, wl_latency_name(WL_LAT_OPERATION),
-			  false, "1");
+	/* The in-process micro benchmarks are a scenario without a pool, of
+	 * the family of the workloads listed with them (the floor's). */
+	fam = NULL;
+	wl_for_each(wl)
+		if (wl->listed_under && strcmp(wl->listed_under, SUITE_MICRO) == 0)
+			fam = wl->family;
+	describe_workload(f, sep, SUITE_MICRO, fam ? fam->name : "yardstick", micro_summary,
+			  wl_latency_name(WL_LAT_OPERATION), false, "1");
 	fputs("\n  ],\n", f);
 
 	fputs("  \"axes\": [\n    {\"name\": \"workers\", \"default\": ", f);

@@ -16,16 +16,18 @@ struct floor_shared {
 	_Alignas(IPC_CACHELINE) _Atomic uint64_t line;
 };
 
-static const void *memory_member(unsigned i)
+static const void *yardstick_member(unsigned i)
 {
 	(void)i;
 	return NULL; /* no subjects: the workload is its own yardstick */
 }
 
-const struct family family_memory = {
-	.name = "memory",
-	.summary = "plain shared memory, no mechanism: the floor the others are read against",
-	.member = memory_member,
+/* The yardsticks: no mechanism, costs of the harness itself and hardware
+ * floors (listed with the micro cases). */
+const struct family family_yardstick = {
+	.name = "yardstick",
+	.summary = "costs of the harness itself and hardware floors (micro cases)",
+	.member = yardstick_member,
 };
 
 static unsigned floor_procs(unsigned pool)
@@ -104,7 +106,7 @@ static const struct wl_engine floor_engine = {
 const struct workload wl_cacheline = {
 	.name = "cacheline",
 	.summary = "the floor: two workers bounce one cache line through shared memory",
-	.family = &family_memory,
+	.family = &family_yardstick,
 	.latency = WL_LAT_ROUND_TRIP,
 	.pool_axis = false,
 	.procs_text = "2",

@@ -10,7 +10,7 @@
 
 #define FAMILIES(X) \
 	X(family_channel) \
-	X(family_memory)
+	X(family_yardstick)
 
 #define WORKLOADS(X) \
 	X(wl_pingpong) \
