@@ -23,7 +23,11 @@
 #include "pool.h"
 #include "sig.h"
 #include "topo.h"
+#include "lib/conformance_util.h"
 #include "lib/testutil.h"
+
+/* Private namespaces as root: leak checks see only this test's objects. */
+static struct conf_env env;
 
 /* Every test is bounded: if one hangs, SIGALRM ends the executable (prove
  * reports the missing tests) instead of hanging the suite. */
@@ -212,9 +216,13 @@ static void shared_free(struct shared *sh)
 	munmap(sh, sizeof(*sh));
 }
 
+/* The backend the tests' pools use (the thread tests switch it). */
+static enum pool_backend backend = POOL_PROCESS;
+
 static struct pool_cfg cfg_for(const struct targ *a, unsigned n)
 {
 	struct pool_cfg cfg = {
+		.backend = backend,
 		.nworkers = n,
 		.slot_size = sizeof(struct tres),
 		.cmd_size = sizeof(struct tcmd),
@@ -239,7 +247,7 @@ static void end(const struct leak_snap *before)
 
 	assert_int_equal(zombie_children(), 0);
 	if (before) {
-		unsigned leaked = leak_check(before, names, sizeof(names));
+		unsigned leaked = conf_leak_check(&env, before, names, sizeof(names));
 
 		if (leaked)
 			print_error("left behind: %s\n", names);
@@ -306,6 +314,12 @@ static void run_rounds(unsigned n)
 		assert_true(pids[i] > 0);
 		assert_int_equal(pids[i], atomic_load(&sh->pids[i]));
 		assert_true(pool_worker_ran_on(p, i) >= 0);
+		/* threads of one host process (not this one), or one each */
+		assert_int_not_equal(pids[i], getpid());
+		if (backend == POOL_THREAD)
+			assert_int_equal(pids[i], pids[0]);
+		else if (i)
+			assert_int_not_equal(pids[i], pids[i - 1]);
 	}
 	for (unsigned k = 0; k < TEST_ROUNDS; k++) {
 		struct tcmd *c = pool_cmd(p);
@@ -531,7 +545,7 @@ static void test_kill(void **state)
 	(void)state;
 	begin();
 	assert_non_null(before);
-	leak_snapshot(before);
+	conf_snapshot(&env, before);
 	rc = run_victim(MODE_SELF_KILL, 2, 1, timeout_ms, reason, pids, &el, sh);
 	assert_int_equal(rc, -ECHILD);
 	assert_non_null(strstr(reason, "worker 1"));
@@ -540,6 +554,41 @@ static void test_kill(void **state)
 	assert_true(el < timeout_ms * NS_PER_MS); /* not the watchdog: the death */
 	for (unsigned i = 0; i < 2; i++)
 		assert_true(pid_gone(pids[i]));
+	end(before);
+	free(before);
+	shared_free(sh);
+}
+
+static void test_thread_rounds(void **state)
+{
+	(void)state;
+	backend = POOL_THREAD;
+	run_rounds(3);
+	backend = POOL_PROCESS;
+}
+
+/* A worker thread that dies takes its host, and so the pool, with it: the
+ * round fails with the reason, everything is reaped. */
+static void test_thread_kill(void **state)
+{
+	struct shared *sh = shared_new();
+	struct leak_snap *before = malloc(sizeof(*before));
+	char reason[POOL_ERRLEN] = "";
+	pid_t pids[2];
+	uint64_t el;
+	int rc;
+
+	(void)state;
+	begin();
+	assert_non_null(before);
+	conf_snapshot(&env, before);
+	backend = POOL_THREAD;
+	rc = run_victim(MODE_SELF_KILL, 2, 1, 5000, reason, pids, &el, sh);
+	backend = POOL_PROCESS;
+	assert_int_equal(rc, -ECHILD);
+	assert_non_null(strstr(reason, "killed by signal 9"));
+	assert_int_equal(pids[0], pids[1]);
+	assert_true(pid_gone(pids[0]));
 	end(before);
 	free(before);
 	shared_free(sh);
@@ -739,7 +788,7 @@ static void run_signal(int sig, int want_status)
 
 	begin();
 	assert_non_null(before);
-	leak_snapshot(before);
+	conf_snapshot(&env, before);
 	drv = spawn_driver(sh, sig);
 	assert_int_equal(kill(drv, sig), 0);
 	if (!wait_bounded(drv, &st, TEST_WAIT_MS)) {
@@ -884,7 +933,11 @@ int main(void)
 		TEST("pool: SIGTERM to a running pool exits 143 with no leftovers", test_sigterm),
 		TEST("pool: killing the parent with SIGKILL takes its workers with it (PDEATHSIG)", test_parent_killed),
 		TEST("pool: with progress, the watchdog stops a stalled round but not a slow one", test_progress),
+		TEST("pool: thread backend: 3 workers are threads of one host process, rounds return results through their slots", test_thread_rounds),
+		TEST("pool: thread backend: a worker thread killed with SIGKILL fails the round, the host is reaped", test_thread_kill),
 	};
 
+	conf_env_setup(&env);
+	printf("# %s\n", env.note);
 	return tap_run("pool", tests, sizeof(tests) / sizeof(tests[0]));
 }
