@@ -89,6 +89,10 @@ int fdio_alive_attach(struct fdio_alive *a, enum ipc_role role, int child,
 
 	*alive_w = -1;
 	*peer_r = -1;
+	/* Threads of one process share the alive pipes: the other side's end
+	 * belongs to a peer thread, not to a copy this child inherited. */
+	if (ipc_in_shared_process())
+		child = 0;
 	if (a->r[other] >= 0) {
 		*peer_r = fcntl(a->r[other], F_DUPFD_CLOEXEC, 0);
 		if (*peer_r < 0)
