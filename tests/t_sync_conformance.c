@@ -20,7 +20,9 @@
  * private namespace when root, see conformance_util.h), no zombie.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -101,6 +103,7 @@ struct sc_case {
 struct sc_shared {
 	atomic_uint ready;          /* workers attached */
 	atomic_uint go;             /* parent: start */
+	atomic_uint started;        /* workers past go */
 	atomic_uint proceed;        /* owner death: the owner is dead, lock now */
 	atomic_uint inside;         /* owner death: the owner holds the lock */
 	atomic_uint trying;         /* owner death: the next locker calls lock */
@@ -131,6 +134,7 @@ struct sc_run {
 	pid_t pid[SC_WORKERS]; /* 0 once reaped; thread mode: pid[0] is the host */
 	unsigned npid;
 	unsigned nworkers;
+	unsigned rounds;       /* per worker; UINT_MAX: until killed */
 	sc_body body;
 	struct sc_shared *sh;
 };
@@ -200,6 +204,11 @@ static int sc_worker(struct sc_run *r, unsigned idx)
 	atomic_fetch_add(&r->sh->ready, 1);
 	while (!rc && !atomic_load(&r->sh->go))
 		nap();
+	/* Leave together (the 1 ms naps above start workers up to 1 ms
+	 * apart; a check must not run its workers one after the other). */
+	atomic_fetch_add(&r->sh->started, 1);
+	while (!rc && atomic_load(&r->sh->started) < r->nworkers)
+		sched_yield();
 	if (!rc)
 		rc = r->body(r, idx, h);
 	for (unsigned i = 0; i < r->nobj; i++)
@@ -260,16 +269,22 @@ static void sc_fork(struct sc_run *r, unsigned idx, bool host)
 	r->pid[r->npid++] = pid;
 }
 
+/* SIGKILL and reap child i, if it is still there (never kill(0, ...):
+ * that is the whole process group). */
+static void sc_kill_one(struct sc_run *r, unsigned i)
+{
+	if (i >= r->npid || r->pid[i] <= 0)
+		return;
+	kill(r->pid[i], SIGKILL);
+	while (waitpid(r->pid[i], NULL, 0) < 0 && errno == EINTR)
+		;
+	r->pid[i] = 0;
+}
+
 static void sc_kill_all(struct sc_run *r)
 {
-	for (unsigned i = 0; i < r->npid; i++) {
-		if (r->pid[i] <= 0)
-			continue;
-		kill(r->pid[i], SIGKILL);
-		while (waitpid(r->pid[i], NULL, 0) < 0 && errno == EINTR)
-			;
-		r->pid[i] = 0;
-	}
+	for (unsigned i = 0; i < r->npid; i++)
+		sc_kill_one(r, i);
 }
 
 /* The first message a worker left, or a placeholder. */
@@ -656,7 +671,7 @@ static int body_mutex(struct sc_run *r, unsigned idx, void *h[2])
 {
 	struct sc_shared *sh = r->sh;
 
-	for (unsigned i = 0; i < SC_MUTEX_ITERS; i++) {
+	for (unsigned i = 0; i < r->rounds; i++) {
 		unsigned occ, max;
 		int rc = sc_acquire(r->ops, h[0]);
 
@@ -666,9 +681,13 @@ static int body_mutex(struct sc_run *r, unsigned idx, void *h[2])
 		max = atomic_load(&sh->max_occupancy);
 		while (occ > max && !atomic_compare_exchange_weak(&sh->max_occupancy, &max, occ))
 			;
-		sh->plain++;
+		/* A read-modify-write stretched over the pauses: a second
+		 * worker inside loses an update. */
+		unsigned long v = *(volatile unsigned long *)&sh->plain;
+
 		for (unsigned k = 0; k < SC_CS_PAUSES; k++)
 			cpu_relax();
+		*(volatile unsigned long *)&sh->plain = v + 1;
 		atomic_fetch_sub(&sh->occupancy, 1);
 		rc = sc_release(r->ops, h[0]);
 		if (rc < 0)
@@ -687,6 +706,7 @@ static void check_mutex(struct sc_run *r)
 			 "between processes", has(r->ops, SYNC_OP_LOCK) ? "lock" : "object");
 	sc_params(r, SC_WORKERS, r->c->wait, 1);
 	sc_create(r);
+	r->rounds = SC_MUTEX_ITERS;
 	sc_start(r, SC_WORKERS, body_mutex);
 	sc_watch(r, NULL);
 	if (atomic_load(&r->sh->max_occupancy) != 1)
@@ -730,7 +750,7 @@ static int body_handoff(struct sc_run *r, unsigned idx, void *h[2])
 	uint32_t seen = 0;
 	void *mine = h[idx], *peer = h[!idx];
 
-	for (unsigned i = 0; i < SC_HANDOFF_ROUNDS; i++) {
+	for (unsigned i = 0; i < r->rounds; i++) {
 		unsigned step = 2 * i + idx; /* A takes even steps, B odd */
 		int rc;
 
@@ -766,6 +786,7 @@ static void check_handoff(struct sc_run *r)
 	sc_params(r, 2, r->c->wait, 0);
 	sc_create(r);
 	sc_create(r);
+	r->rounds = SC_HANDOFF_ROUNDS;
 	sc_start(r, 2, body_handoff);
 	sc_watch(r, NULL);
 	if (atomic_load(&r->sh->turn) != 2 * SC_HANDOFF_ROUNDS)
@@ -779,18 +800,21 @@ static int body_barrier(struct sc_run *r, unsigned idx, void *h[2])
 {
 	struct sc_shared *sh = r->sh;
 
-	for (unsigned k = 0; k < SC_BARRIER_ROUNDS; k++) {
+	for (unsigned k = 0; k < r->rounds; k++) {
+		/* Slot k % SC_BARRIER_ROUNDS counts every lap of the array. */
+		unsigned slot = k % SC_BARRIER_ROUNDS, lap = k / SC_BARRIER_ROUNDS;
 		int rc;
 
-		atomic_fetch_add(&sh->arrived[k], 1);
+		atomic_fetch_add(&sh->arrived[slot], 1);
 		rc = r->ops->barrier_wait(h[0]);
 		if (rc < 0)
 			return kid_fail(r, idx, "barrier_wait #%u: %s", k, rc_name(rc));
-		if (atomic_load(&sh->arrived[k]) != r->nworkers)
+		if (atomic_load(&sh->arrived[slot]) < r->nworkers * (lap + 1))
 			return kid_fail(r, idx, "left crossing %u when %u of %u had arrived", k,
-					atomic_load(&sh->arrived[k]), r->nworkers);
+					atomic_load(&sh->arrived[slot]) - r->nworkers * lap,
+					r->nworkers);
 		if (rc == 1)
-			atomic_fetch_add(&sh->serial[k], 1);
+			atomic_fetch_add(&sh->serial[slot], 1);
 		atomic_fetch_add_explicit(&sh->progress[idx], 1, memory_order_relaxed);
 	}
 	return 0;
@@ -800,6 +824,7 @@ static void check_barrier(struct sc_run *r)
 {
 	sc_params(r, SC_WORKERS, r->c->wait, 0);
 	sc_create(r);
+	r->rounds = SC_BARRIER_ROUNDS;
 	sc_start(r, SC_WORKERS, body_barrier);
 	sc_watch(r, NULL);
 	for (unsigned k = 0; k < SC_BARRIER_ROUNDS; k++)
@@ -871,7 +896,6 @@ static void check_owner_death(struct sc_run *r)
 {
 	enum sync_owner_death d = r->ops->caps.owner_death;
 	double t0;
-	int st;
 
 	if (!(r->ops->caps.flags & SYNC_PROCESS_SHARED))
 		tap_skip("thread-only row: a thread cannot be SIGKILLed alone");
@@ -881,10 +905,7 @@ static void check_owner_death(struct sc_run *r)
 	sc_watch(r, sc_owner_inside);
 	if (!sc_owner_inside(r))
 		fail_msg("the owner never got the lock: %s", sc_msg(r));
-	kill(r->pid[0], SIGKILL);
-	while (waitpid(r->pid[0], &st, 0) < 0 && errno == EINTR)
-		;
-	r->pid[0] = 0;
+	sc_kill_one(r, 0);
 	atomic_store(&r->sh->proceed, 1);
 	while (!atomic_load(&r->sh->trying))
 		nap();
@@ -937,6 +958,7 @@ static void check_kill(struct sc_run *r)
 {
 	const struct sync_ops *o = r->ops;
 
+	r->rounds = UINT_MAX; /* until killed */
 	if (has(o, SYNC_OP_SEM | SYNC_OP_EVENT | SYNC_OP_NOTIFY)) {
 		sc_params(r, 2, r->c->wait, 0);
 		sc_create(r);
@@ -954,7 +976,7 @@ static void check_kill(struct sc_run *r)
 	sc_watch(r, sc_some_progress);
 	if (!sc_some_progress(r))
 		fail_msg("workers ended before %d steps", SC_KILL_AFTER);
-	kill(r->pid[0], SIGKILL);
+	sc_kill_one(r, 0);
 	sc_kill_all(r);
 	sc_finish(r);
 }
