@@ -15,6 +15,8 @@
  * pool holds at most POOL_MAX_WORKERS processes. */
 #define SUITE_MAX_POOL 512
 #define SUITE_MAX_TIMEOUT_S 3600
+/* --cs and --outside: at most 10 ms of work per acquisition. */
+#define SUITE_MAX_WORK_NS 10000000
 
 void suite_usage(FILE *f, const char *argv0)
 {
@@ -53,6 +55,8 @@ void suite_usage(FILE *f, const char *argv0)
 		"                    forked process, pinned the same way; names end /workers:thread)\n"
 		"  --profile=NAME    quick (default, < 10 min on 2 cores) or full (paper grade)\n"
 		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
+		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
+		"  --outside=LIST    lock workloads: ns of work between releases (default 0)\n"
 		"  --timeout=SEC     a send/receive that makes no progress this long fails the case\n"
 		"                    (also the floor of each round's watchdog); default 10, 1 .. %d\n"
 		"  --out=DIR         write DIR/bench.json (Google Benchmark JSON) and DIR/topology.xml\n"
@@ -154,10 +158,10 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		struct selection *sel, char *err)
 {
 	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT,
-	       F_WORKERS, F_N };
+	       F_WORKERS, F_CS, F_OUTSIDE, F_N };
 	static const char *const flags[F_N] = {
 		"--impl=", "--scenario=", "--size=", "--pool=", "--placement=", "--cpus=",
-		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=", "--workers=",
+		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=", "--workers=", "--cs=", "--outside=",
 	};
 	bool seen[F_N] = { false };
 	char *items[SUITE_MAX_ITEMS];
@@ -413,6 +417,31 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				return -EINVAL;
 			}
 			sel->timeout_ms = (unsigned)s * 1000u;
+			break;
+		}
+		case F_CS:
+		case F_OUTSIDE: {
+			uint64_t *list = f == F_CS ? sel->cs_ns : sel->outside_ns;
+			unsigned *nl = f == F_CS ? &sel->ncs : &sel->noutside;
+
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				unsigned long ns = 0;
+
+				rc = parse_uint(items[k], SUITE_MAX_WORK_NS, &ns);
+				if (rc < 0) {
+					snprintf(err, SUITE_ERRLEN, "'%s' in %s: accepted 0 .. %d nanoseconds",
+						 shown(items[k], show, sizeof(show)), flag, SUITE_MAX_WORK_NS);
+					return -EINVAL;
+				}
+				for (unsigned j = 0; j < *nl; j++)
+					if (list[j] == ns) {
+						snprintf(err, SUITE_ERRLEN, "%lu appears twice in %s", ns, flag);
+						return -EINVAL;
+					}
+				list[(*nl)++] = ns;
+			}
 			break;
 		}
 		}

@@ -20,7 +20,41 @@ static const size_t quick_sizes_pool[] = { 64 };
 static const unsigned quick_pools[] = { 1, 2, 4 };
 static const size_t full_sizes_pair[] = { 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576 };
 static const size_t full_sizes_pool[] = { 64, 4096, 65536 };
+/* Lock workloads (lock_axes): ns inside and outside the lock. */
+static const uint64_t quick_cs[] = { 0 };
+static const uint64_t full_cs[] = { 0, 100, 1000 };
+static const uint64_t default_outside[] = { 0 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The cs:NS and outside:NS values a workload runs at (one 0 each when it
+ * has no lock axes). */
+static void lock_axes_for(const struct selection *sel, const struct workload *wl,
+			  const uint64_t **cs, unsigned *ncs, const uint64_t **out, unsigned *nout)
+{
+	*cs = default_outside, *ncs = 1, *out = default_outside, *nout = 1;
+	if (!wl->lock_axes)
+		return;
+	if (sel->ncs)
+		*cs = sel->cs_ns, *ncs = sel->ncs;
+	else if (sel->profile == PROFILE_FULL)
+		*cs = full_cs, *ncs = NELEM(full_cs);
+	else
+		*cs = quick_cs, *ncs = NELEM(quick_cs);
+	if (sel->noutside)
+		*out = sel->outside_ns, *nout = sel->noutside;
+}
+
+/* Does the profile run this subject with this workload?  The quick profile
+ * runs a workload's quick_subjects only, unless --impl names subjects. */
+static bool in_profile(const struct selection *sel, const struct workload *wl, const struct subject *s)
+{
+	if (sel->nimpls || sel->profile == PROFILE_FULL || !wl->quick_subjects)
+		return true;
+	for (const char *const *q = wl->quick_subjects; *q; q++)
+		if (strcmp(*q, subject_name(s)) == 0)
+			return true;
+	return false;
+}
 
 /* Does the workload run at this pool size?  Without a pool axis only at 1
  * (the one place this rule lives); in the quick profile, with --pool
@@ -86,6 +120,11 @@ static void case_name(struct suite_case *c, const char *scenario, const char *su
 	int o = snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u", scenario, subject,
 			 ipc_wait_name(sp->wait), placement, sp->size, sp->pool);
 
+	/* Lock workloads' axes, left out at 0. */
+	if (sp->cs_ns && o > 0 && (size_t)o < sizeof(c->name))
+		o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/cs:%" PRIu64, sp->cs_ns);
+	if (sp->outside_ns && o > 0 && (size_t)o < sizeof(c->name))
+		o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/outside:%" PRIu64, sp->outside_ns);
 	if (sp->workers != POOL_PROCESS && o > 0 && (size_t)o < sizeof(c->name))
 		snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/workers:%s", pool_backend_name(sp->workers));
 }
@@ -233,15 +272,18 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	for (unsigned s = 0; s < ns; s++) {
 		const size_t *sizes;
 		size_t nsizes, nsub = 0;
+		const uint64_t *csv, *outv;
+		unsigned ncs, nout;
 
 		if (!scen[s]) {
 			cap += (size_t)micro_expand(sel, NULL, 0) + listed_under(sel, SUITE_MICRO, topo, workers, nk, NULL);
 			continue;
 		}
 		for (unsigned i = 0; i < ni; i++)
-			nsub += impls[i].family == scen[s]->family;
+			nsub += impls[i].family == scen[s]->family && in_profile(sel, scen[s], &impls[i]);
 		sizes_for(sel, scen[s], &sizes, &nsizes);
-		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, pools, npool);
+		lock_axes_for(sel, scen[s], &csv, &ncs, &outv, &nout);
+		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, pools, npool) * ncs * nout;
 	}
 	if (cap == 0) {
 		char why[256];
@@ -274,16 +316,23 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 			n += listed_under(sel, SUITE_MICRO, topo, workers, nk, cases + n);
 			continue;
 		}
+		const uint64_t *csv, *outv;
+		unsigned ncs, nout;
+
 		wl = scen[s];
 		sizes_for(sel, wl, &sizes, &nsizes);
+		lock_axes_for(sel, wl, &csv, &ncs, &outv, &nout);
 		for (unsigned i = 0; i < ni; i++) {
 			if (impls[i].family != wl->family)
 				continue; /* a subject meets the workloads of its own family */
+			if (!in_profile(sel, wl, &impls[i]))
+				continue;
 			for (unsigned w = 0; w < nw; w++)
 				for (unsigned p = 0; p < np; p++)
 					for (size_t z = 0; z < nsizes; z++)
 						for (unsigned q = 0; q < npool; q++)
-						for (unsigned k = 0; k < nk; k++) {
+						for (unsigned k = 0; k < nk; k++)
+						for (unsigned a = 0; a < ncs * nout; a++) {
 							struct suite_case *c;
 
 							if (!pool_selected(sel, wl, pools[q]))
@@ -302,6 +351,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.verify = sel->verify,
 								.timeout_ms = sel->timeout_ms,
 								.workers = workers[k],
+								.cs_ns = csv[a / nout],
+								.outside_ns = outv[a % nout],
 							};
 							case_name(c, wl->name, subject_name(&impls[i]), placement_name(places[p]));
 						}

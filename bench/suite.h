@@ -44,6 +44,10 @@ struct selection {
 	unsigned nworkers;
 	enum verify_mode verify;
 	unsigned timeout_ms;            /* --timeout: channel timeout, watchdog floor */
+	uint64_t cs_ns[SUITE_MAX_ITEMS];      /* --cs: lock workloads' critical section */
+	unsigned ncs;
+	uint64_t outside_ns[SUITE_MAX_ITEMS]; /* --outside: their work outside it */
+	unsigned noutside;
 	const char *out;                /* --out=DIR, or NULL */
 	bool list, help, describe;
 	/* Google Benchmark's flags, passed through untouched. */

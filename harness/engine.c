@@ -283,6 +283,8 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 		r->dead = true;
 		return -EPROTO;
 	}
+	if (wl->engine->counters)
+		wl->engine->counters(r, out);
 	if (wl->engine->check_round && (rc = wl->engine->check_round(r, n, sum, sumsq, why)) < 0) {
 		r->dead = true;
 		return rc;

@@ -38,6 +38,8 @@ void result_from_round(struct result *res, const struct case_round *round,
 	res->per_worker_channels = case_per_worker_channels(run);
 	res->hops = case_hops(run);
 	res->label = case_label(run);
+	res->nextra = round->nextra;
+	memcpy(res->extra, round->extra, sizeof(res->extra[0]) * round->nextra);
 }
 
 const struct result_counter result_counters[] = {
@@ -56,6 +58,12 @@ const struct result_counter result_counters[] = {
 	{ "procs", "count", "workers of the case (0: in-process)" },
 	{ "per_worker_channels", "0/1", "1 when fanout gave each consumer its own channel (the mechanism cannot share one)" },
 	{ "hop_p50_ns", "ns", "median sample divided by the hops it spans (ring: one hop of the token); only on such cases" },
+	{ "acquisitions_per_s", "1/s", "contend: lock acquisitions by the whole pool per second" },
+	{ "fair_min_share", "fraction", "contend: smallest share of the acquisitions one worker got (1/N is fair)" },
+	{ "fair_max_share", "fraction", "contend: largest share of the acquisitions one worker got (1/N is fair)" },
+	{ "fair_jain", "0..1", "contend: Jain's fairness index of the acquisitions per worker (1: equal)" },
+	{ "handoff_idle_ns", "ns", "contend: mean time the lock sat free while a worker already waiting had not yet got it" },
+	{ "handoffs", "count", "contend: acquisitions by a worker that was waiting when the lock came free" },
 	{ NULL, NULL, NULL },
 };
 
@@ -78,6 +86,8 @@ void result_foreach(const struct result *res,
 	fn("per_worker_channels", res->per_worker_channels ? 1 : 0, arg);
 	if (res->hops) /* only cases whose sample spans several hops (ring) */
 		fn("hop_p50_ns", (double)res->p50_ns / res->hops, arg);
+	for (unsigned i = 0; i < res->nextra; i++)
+		fn(res->extra[i].name, res->extra[i].value, arg);
 }
 
 int result_json_whole(const char *path)

@@ -14,6 +14,13 @@
 struct case_run;
 struct case_round;
 
+/* A workload's own counter (contend's fairness, ...), by name. */
+#define RESULT_EXTRA_MAX 8
+struct result_extra {
+	const char *name;
+	double value;
+};
+
 struct result {
 	double msgs_per_s;     /* messages that arrived and were checked, per s */
 	double bytes_per_s;    /* their payload bytes, per s */
@@ -26,6 +33,8 @@ struct result {
 	bool per_worker_channels;
 	unsigned hops;         /* hops one sample spans; 0: not a multi-hop sample */
 	const char *label;     /* "cpus=0,1 class=shared-L3"; "" if none */
+	struct result_extra extra[RESULT_EXTRA_MAX]; /* after the others */
+	unsigned nextra;
 };
 
 /* From a histogram and counts over seconds (seconds <= 0: rates are 0). */

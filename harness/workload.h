@@ -35,6 +35,7 @@
 #include "hist.h"
 #include "ipc.h"
 #include "pool.h"
+#include "result.h"
 #include "topo.h"
 
 #define SCENARIO_ERRLEN 512
@@ -166,6 +167,9 @@ struct wl_engine {
 	/* Parent, after a round whose counts add up: any further check over
 	 * the merged slots (NULL: none).  0 or -EPROTO with why. */
 	int (*check_round)(const struct case_run *r, uint64_t n, uint64_t sum, uint64_t sumsq, char *why);
+	/* Parent, after a round, before check_round: the workload's own
+	 * counters into out (case_round_counter; NULL: none). */
+	void (*counters)(const struct case_run *r, struct case_round *out);
 };
 
 struct workload {
@@ -196,6 +200,12 @@ struct workload {
 	enum ipc_wait fixed_wait;
 	const struct wl_engine *engine;
 	const void *graph;         /* the engine's part of this workload */
+	/* Lock workloads: the axes cs:NS and outside:NS (case_spec.cs_ns,
+	 * outside_ns; --cs, --outside), each left out of the name at 0. */
+	bool lock_axes;
+	/* NULL-terminated subject names the quick profile runs when --impl is
+	 * absent (NULL: every subject of the family). */
+	const char *const *quick_subjects;
 };
 
 /* The registries (workloads/registry.c), NULL-terminated, in list order. */
@@ -224,6 +234,7 @@ struct case_spec {
 	unsigned depth;                /* channel depth; 0: mechanism default */
 	unsigned timeout_ms;           /* channel timeout and watchdog floor */
 	enum pool_backend workers;     /* where the workers run */
+	uint64_t cs_ns, outside_ns;    /* lock_axes: work inside / outside */
 };
 
 /* What one round measured (merged over the pool). */
@@ -232,8 +243,18 @@ struct case_round {
 	uint64_t delivered;        /* messages received and checked */
 	uint64_t bytes;            /* payload bytes received and checked */
 	uint64_t elapsed_ns;       /* first worker start .. last worker end */
+	struct result_extra extra[RESULT_EXTRA_MAX]; /* the workload's own */
+	unsigned nextra;
 	struct hist lat;           /* per-iteration samples, ns */
 };
+
+/* Add one of the workload's own counters to a round (wl_engine.counters);
+ * beyond RESULT_EXTRA_MAX they are dropped. */
+static inline void case_round_counter(struct case_round *out, const char *name, double value)
+{
+	if (out->nextra < RESULT_EXTRA_MAX)
+		out->extra[out->nextra++] = (struct result_extra){ name, value };
+}
 
 /* An open case.  Engines read and fill it; callers use the functions. */
 struct case_run {

@@ -10,7 +10,8 @@
 
 #define FAMILIES(X) \
 	X(family_channel) \
-	X(family_yardstick)
+	X(family_yardstick) \
+	X(family_sync)
 
 #define WORKLOADS(X) \
 	X(wl_pingpong) \
@@ -19,6 +20,10 @@
 	X(wl_fanout) \
 	X(wl_fanin) \
 	X(wl_ring) \
-	X(wl_cacheline)
+	X(wl_cacheline) \
+	X(wl_handoff) \
+	X(wl_contend) \
+	X(wl_barrier) \
+	X(wl_counter)
 
 #endif
