@@ -5,6 +5,7 @@
  * read the way it was written.  Built from the registries; nothing here
  * names a workload or a mechanism. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,19 @@ void suite_describe(FILE *f)
 		fputs(b ? ", " : "", f);
 		jstr(f, pool_backend_name((enum pool_backend)b));
 	}
-	fputs("]}\n  ],\n  \"waits\": [", f);
+	fputs("]}", f);
+	/* Lock workloads (contend): ns inside and outside the lock; any value
+	 * may be given (--cs, --outside), the profiles use these. */
+	for (int cs = 1; cs >= 0; cs--) {
+		unsigned n;
+		const uint64_t *v = suite_lock_axis_values(cs, &n);
+
+		fprintf(f, ",\n    {\"name\": \"%s\", \"default\": \"0\", \"values\": [", cs ? "cs" : "outside");
+		for (unsigned i = 0; i < n; i++)
+			fprintf(f, "%s\"%" PRIu64 "\"", i ? ", " : "", v[i]);
+		fputs("]}", f);
+	}
+	fputs("\n  ],\n  \"waits\": [", f);
 	for (unsigned w = 0; w < IPC_WAIT_COUNT; w++) {
 		fputs(w ? ", " : "", f);
 		jstr(f, ipc_wait_name((enum ipc_wait)w));

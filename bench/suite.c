@@ -26,6 +26,16 @@ static const uint64_t full_cs[] = { 0, 100, 1000 };
 static const uint64_t default_outside[] = { 0 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+const uint64_t *suite_lock_axis_values(bool cs, unsigned *n)
+{
+	if (cs) {
+		*n = NELEM(full_cs); /* quick_cs is a subset */
+		return full_cs;
+	}
+	*n = NELEM(default_outside);
+	return default_outside;
+}
+
 /* The cs:NS and outside:NS values a workload runs at (one 0 each when it
  * has no lock axes). */
 static void lock_axes_for(const struct selection *sel, const struct workload *wl,

@@ -87,6 +87,9 @@ struct suite {
 int suite_expand(const struct selection *sel, const struct topo *topo,
 		 struct suite *out, char *err);
 void suite_free(struct suite *s);
+/* The values the profiles give the lock axes (cs:NS when cs, else
+ * outside:NS); the first is the default, 0. */
+const uint64_t *suite_lock_axis_values(bool cs, unsigned *n);
 /* "pingpong and stream run at pool 1 only", from the registry. */
 void suite_pool1_names(char *buf, size_t len);
 
