@@ -19,6 +19,7 @@
 #include "runner.h"
 #include "sig.h"
 #include "suite.h"
+#include "sync.h"
 
 #define EXIT_USAGE 2
 #define QUICK_REPETITIONS "3"
@@ -311,6 +312,19 @@ int main(int argc, char **argv)
 	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
 							     .min_time = min_time, .order = order });
 	runner_context(&rf.cfg);
+	{
+		/* Sync objects an earlier run left when it was SIGKILLed (named
+		 * semaphores, lock files, SysV sets whose creator is gone):
+		 * removed, and said so. */
+		char stale[1024];
+		int nstale = sync_stale_scan(1, stale, sizeof(stale));
+
+		if (nstale > 0) {
+			fprintf(stderr, "ipclab: removed %d object(s) left by an earlier run that was killed: %s\n",
+				nstale, stale);
+			gb_add_context("ipclab_stale_removed", stale);
+		}
+	}
 	if (rf.rerun)
 		gb_add_context("ipclab_rerun_of", rf.rerun);
 	/* From here on a signal still ends with a whole bench.json: the
