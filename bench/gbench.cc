@@ -656,6 +656,23 @@ const char *gb_last_error(const struct gb_bench *b)
 	return b->runs.back().error_message.c_str();
 }
 
+void gb_last_fail(struct gb_bench *b, const char *msg)
+{
+	try {
+		if (b->runs.empty())
+			return;
+		Run &r = b->runs.back();
+
+		r.error_occurred = true;
+		r.error_message = msg ? msg : "(no message)";
+		r.iterations = 0;
+		r.real_accumulated_time = r.cpu_accumulated_time = 0;
+		r.counters.clear();
+		r.report_label.clear();
+	} catch (...) {
+	}
+}
+
 void gb_drop_last(struct gb_bench *b)
 {
 	if (!b->runs.empty())

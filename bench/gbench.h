@@ -116,6 +116,9 @@ enum { GB_CALL_OK = 1, GB_CALL_FAILED = 2 };
 int gb_call(struct gb_bench *b, bool (*stop)(void));
 /* The error message of b's last kept repetition, NULL when it finished. */
 const char *gb_last_error(const struct gb_bench *b);
+/* Mark b's last kept repetition failed with msg (something found after it
+ * finished, e.g. a worker that died at teardown); its counters go. */
+void gb_last_fail(struct gb_bench *b, const char *msg);
 /* Forget b's last kept repetition (it was interrupted: never reported). */
 void gb_drop_last(struct gb_bench *b);
 /* Add a plain counter to b's last kept repetition. */

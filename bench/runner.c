@@ -38,12 +38,14 @@ static void fail(struct gb_state *st, struct suite_case *c, const char *why)
 }
 
 /* The case function: one call is one round of gb_max_iterations()
- * iterations, from case_open to case_close. */
+ * iterations.  The case is opened by the first call of a repetition and
+ * stays open for the calls that size it (Google Benchmark's 1, 10, 100, ...
+ * iterations); the runner closes it when the repetition is over
+ * (close_case), so each repetition has processes and channels of its own. */
 static void run_case(struct gb_state *st, void *arg)
 {
 	struct suite_case *c = arg;
 	char why[SCENARIO_ERRLEN] = "";
-	struct case_run *run = NULL;
 	struct case_round *round;
 	struct result res;
 	uint64_t n, warm;
@@ -66,34 +68,49 @@ static void run_case(struct gb_state *st, void *arg)
 		fail(st, c, "failed: out of memory");
 		return;
 	}
-	rc = case_open(&run, &c->spec, why);
-	if (rc < 0) { /* why starts with the outcome of rc (case_why) */
-		fail(st, c, why);
-		free(round);
-		return;
+	if (!c->run) {
+		rc = case_open(&c->run, &c->spec, why);
+		if (rc < 0) { /* why starts with the outcome of rc (case_why) */
+			c->run = NULL;
+			fail(st, c, why);
+			free(round);
+			return;
+		}
 	}
 	n = gb_max_iterations(st);
 	warm = n / 10 < WARMUP_MIN ? WARMUP_MIN : n / 10 > WARMUP_MAX ? WARMUP_MAX : n / 10;
-	rc = case_warmup(run, warm, why);
+	rc = case_warmup(c->run, warm, why);
 	if (rc == 0)
-		rc = case_round(run, n, round, why);
+		rc = case_round(c->run, n, round, why);
 	if (rc < 0) {
 		fail(st, c, why);
+		case_close(c->run, NULL); /* dead: its pool was killed */
+		c->run = NULL;
 	} else {
 		while (gb_keep_running_batch(st, n))
 			gb_set_iteration_time(st, (double)round->elapsed_ns / 1e9);
-		result_from_round(&res, round, run);
+		result_from_round(&res, round, c->run);
 		suite_report(st, &res);
 	}
-	/* A worker that died after its round (killed, crashed in teardown)
-	 * fails the repetition too: a crash of a child fails its case. */
-	if (case_close(run, why) < 0 && rc == 0 && !sig_pending()) {
-		char msg[SCENARIO_ERRLEN];
-
-		snprintf(msg, sizeof(msg), "failed: %s", why);
-		fail(st, c, msg);
-	}
 	free(round);
+}
+
+/* After a repetition: close its case.  A worker that died after its last
+ * round (killed, crashed in teardown) fails the repetition too: a crash of
+ * a child fails its case. */
+static void close_case(struct suite_case *c, struct gb_bench *b, bool kept)
+{
+	char why[SCENARIO_ERRLEN] = "", msg[SCENARIO_ERRLEN];
+
+	if (!c->run)
+		return;
+	if (case_close(c->run, why) < 0 && kept && !sig_pending() && !gb_last_error(b)) {
+		snprintf(msg, sizeof(msg), "failed: %s", why);
+		gb_last_fail(b, msg);
+		c->skip = true;
+		snprintf(c->why, sizeof(c->why), "%s", msg);
+	}
+	c->run = NULL;
 }
 
 int runner_register(struct suite *suite)
@@ -315,6 +332,7 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		progress(t0, k, total, gb_name(b), rep, cfg->repetitions);
 		before_call(cfg, c, topo, &around);
 		got = gb_call(b, stop_now);
+		close_case(c, b, got != 0);
 		if (got == 0)
 			break; /* stopped while sizing: nothing kept */
 		if (got == GB_CALL_FAILED && sig_pending()) {

@@ -297,6 +297,15 @@ def exact_argv():
 	assert json.loads(ctx["ipclab_argv"]) == [IPCLAB] + RERUN_ARGS + ["--out=" + a], ctx["ipclab_argv"]
 	assert re.match(r"^interleaved seed=\d+$", ctx["ipclab_order"]), ctx["ipclab_order"]
 	assert "impl=pipe,shmring" in ctx["ipclab_selection"], ctx["ipclab_selection"]
+	# The sentinel rides on every repetition that measured.
+	assert float(ctx["ipclab_drift_factor"]) > 1 and ctx["ipclab_sentinel"], ctx
+	runs = [b for b in load(a)["benchmarks"] if b["run_type"] == "iteration" and not b.get("error_occurred")]
+	assert runs, "nothing measured"
+	for b in runs:
+		for k in ("sentinel_line_before_ns", "sentinel_line_after_ns",
+			  "sentinel_wake_before_ns", "sentinel_wake_after_ns"):
+			assert b.get(k, -1) >= 0, (b["name"], k, b.get(k))
+		assert b.get("drift") in (0, 1), (b["name"], b.get("drift"))
 	state["rerun-a"] = a
 
 
