@@ -63,6 +63,7 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --list            print every case the selection makes, one name a line\n"
 		"  --describe        print the families, subjects, workloads, axes and counters as JSON\n"
 		"                    (also saved as describe.json next to bench.json)\n"
+		"  --where           print the CPU of each process of each case, as JSON\n"
 		"  --help            this text; --benchmark_* flags are Google Benchmark's:\n"
 		"                    --benchmark_repetitions, --benchmark_min_time (seconds), ...\n",
 		SUITE_MAX_TIMEOUT_S);
@@ -208,6 +209,10 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		}
 		if (strcmp(a, "--describe") == 0) {
 			sel->describe = true;
+			continue;
+		}
+		if (strcmp(a, "--where") == 0) {
+			sel->where = true;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

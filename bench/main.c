@@ -220,6 +220,10 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if (sel->where) {
+		status = where_print(stdout, &suite) < 0 ? 1 : 0;
+		goto out;
+	}
 	if (sel->list) {
 		for (unsigned i = 0; i < suite.n; i++)
 			printf("%s\n", suite.cases[i].name);

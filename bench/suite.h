@@ -50,6 +50,7 @@ struct selection {
 	unsigned noutside;
 	const char *out;                /* --out=DIR, or NULL */
 	bool list, help, describe;
+	bool where;                     /* --where: print each case's CPUs (where.c) */
 	/* Google Benchmark's flags, passed through untouched. */
 	char *gb_argv[SUITE_MAX_ARGS];
 	int gb_argc;
@@ -103,6 +104,10 @@ void suite_latency_text(char *buf, size_t len);
 
 /* micro.c: in-process micro benchmarks. */
 extern const char micro_summary[];
+
+/* where.c: each case's CPUs as JSON (--where).  0 or -EIO. */
+int where_print(FILE *f, const struct suite *s);
+
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);
 struct gb_state;
 void micro_run(struct gb_state *st, struct suite_case *c);
