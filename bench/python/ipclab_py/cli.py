@@ -180,6 +180,8 @@ def expand(sel):
 	sizes = sel["size"] or prof["sizes"]
 	pools = sel["pool"] or prof["pools"]
 	chunks = sel["chunk"] or prof["chunks"]
+	# Pairwise workloads run at pool 1 only (as on the C side).
+	pair_pools = [1] if not sel["pool"] or 1 in sel["pool"] else []
 	shapes = []
 	for w in wls:
 		for s in subs:
@@ -187,7 +189,7 @@ def expand(sel):
 				continue
 			for wait in ws:
 				for size in (sizes if w.name in SIZED else [FIXED_SIZE]):
-					for pool in (pools if w.pool_axis else [1]):
+					for pool in (pools if w.pool_axis else pair_pools):
 						for chunk in (chunks if w.name == "taskpool" else [1]):
 							shapes.append((s, w, wait, size, pool, chunk))
 	return shapes

@@ -12,6 +12,7 @@ can hang a run; every wait a worker makes has the case's timeout.
 
 import ctypes
 import os
+import re
 import signal
 import time
 
@@ -23,8 +24,9 @@ WATCH_SLICE_S = 0.2
 # A worker gives up waiting for its next command after this many timeouts
 # (the driver between two rounds only computes percentiles).
 IDLE_TIMEOUTS = 3
-# Environment variable that makes worker 1 of a matching case kill itself
-# with SIGKILL when its second round starts (tests/python.t uses it).
+# Environment variable "kill-worker:REGEX": worker 1 of every case whose
+# name REGEX matches kills itself with SIGKILL when its second round starts
+# (tests/python.t uses it).
 FAULT_ENV = "IPCLAB_PY_FAULT"
 
 
@@ -56,8 +58,8 @@ def describe_exit(code):
 
 def _fault_here(case_name):
 	want = os.environ.get(FAULT_ENV, "")
-	return want.startswith("kill-worker:") and want[12:] and \
-		want[12:] in case_name
+	return want.startswith("kill-worker:") and \
+		re.search(want[len("kill-worker:"):], case_name) is not None
 
 
 def _worker_main(index, cpu, ctl, workload, wstate, case_name, timeout_s,
