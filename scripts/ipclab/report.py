@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 from . import fmt as F
-from . import plot
+from . import plot, python_rows
 from . import sentinel as S
 from .describe import LATENCY_NOTE
 from .results import load, LoadError
@@ -571,6 +571,7 @@ def main(argv):
 		       markdown(run, figs, skipped, pdf_note))
 	F.write_atomic(os.path.join(folder, "report.tex"),
 		       latex(run, figs, skipped))
+	python_rows.add_to_report(folder)  # Python beside the raw rows
 	ok, msg = build_pdf(folder)
 	print(os.path.join(folder, "report.md"))
 	print(os.path.join(folder, "report.tex"))

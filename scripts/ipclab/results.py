@@ -20,7 +20,7 @@ import math
 import os
 import re
 
-from . import describe
+from . import describe, python_rows
 from .errors import LoadError
 from .stats import Stat
 
@@ -275,6 +275,7 @@ def load(arg):
 	bench = doc.get("benchmarks")
 	if not isinstance(bench, list):
 		raise LoadError(path, "no \"benchmarks\" list")
+	bench = bench + python_rows.entries(folder)  # python.json beside it
 	desc = describe.for_folder(folder)
 	cases = {}
 	for i, e in enumerate(bench):
