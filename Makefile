@@ -17,6 +17,11 @@ PROVE_FLAGS ?= --timer --failures
 # The scripts need numpy/scipy: Debian's Python has them (python3-scipy from
 # make deps); the python3 first on PATH may be another one without them.
 PYTHON ?= /usr/bin/python3
+# make bench also runs the Python driver (bench/python, under $(PYTHON)) into
+# the same folder (python.json); PYTHON_BENCH=0 leaves it out, PY_BENCH_ARGS
+# adds flags.
+PYTHON_BENCH ?= 1
+PY_BENCH_ARGS ?=
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
@@ -45,12 +50,18 @@ test: build
 	IPCLAB_BUILD=$(abspath $(BUILD)) $(PROVE) $(PROVE_FLAGS) --exec '' $(BUILD)/tests/* $(wildcard tests/*.t)
 
 # The default suite: results/HOST/STAMP/ with bench.json, topology.xml,
-# plots and reports; the folder's path is the last line printed.
+# python.json (the Python driver's quick subset), plots and reports; the
+# folder's path is the last line printed.
 # BENCH_ARGS passes more flags to build/ipclab (e.g. --impl=pipe,shmring).
 bench: build
 	@dir="results/$$(uname -n)/$$(date -u +%Y%m%dT%H%M%SZ)"; \
 	$(BUILD)/ipclab --profile=$(PROFILE) --out="$$dir" $(BENCH_ARGS); rc=$$?; \
 	if [ ! -f "$$dir/bench.json" ]; then echo "make bench: no results written (ipclab exited $$rc)" >&2; exit 1; fi; \
+	if [ "$(PYTHON_BENCH)" = 1 ] && [ $$rc -ne 130 ]; then \
+		PYTHONPATH=bench/python IPCLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -B -m ipclab_py \
+			--profile=$(PROFILE) --out="$$dir" $(filter --cpus=% --placement=%,$(BENCH_ARGS)) $(PY_BENCH_ARGS) || \
+			echo "make bench: the Python driver exited $$?; bench.json is kept" >&2; \
+	fi; \
 	$(PYTHON) scripts/report.py "$$dir" >&2 || exit $$?; \
 	echo "$$dir"; exit $$rc
 
