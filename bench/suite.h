@@ -102,11 +102,11 @@ int suite_write_describe(const char *dir, char *err);
 /* What each workload's latency sample is, one line for the context. */
 void suite_latency_text(char *buf, size_t len);
 
-/* micro.c: in-process micro benchmarks. */
-extern const char micro_summary[];
-
 /* where.c: each case's CPUs as JSON (--where).  0 or -EIO. */
 int where_print(FILE *f, const struct suite *s);
+
+/* micro.c: in-process micro benchmarks. */
+extern const char micro_summary[];
 
 int micro_expand(const struct selection *sel, struct suite_case *cases, unsigned max);
 struct gb_state;
