@@ -162,6 +162,51 @@ def _():
 	assert py_shm() - before == set(), py_shm() - before
 
 
+def median(xs):
+	xs = sorted(xs)
+	n = len(xs)
+	return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+@test("python: the report puts py-pipe pingpong beside unix-stream with Python overhead = py / raw")
+def _():
+	folder = os.path.join(W, "small")	# python.json from the first test
+	assert os.path.exists(os.path.join(folder, "python.json")), "first test made no python.json"
+	r = subprocess.run([os.path.join(BUILD, "ipclab"), "--impl=unix-stream", "--scenario=pingpong",
+			    "--size=64", "--wait=block", "--placement=compact",
+			    "--benchmark_min_time=0.01", "--benchmark_repetitions=2",
+			    "--out=" + folder], capture_output=True, text=True, timeout=120)
+	assert r.returncode == 0, r.stderr
+	r = subprocess.run([os.path.join(ROOT, "scripts", "report.py"), folder],
+			   capture_output=True, text=True, timeout=300, env=ENV)
+	assert os.path.exists(os.path.join(folder, "report.md")), r.stderr
+
+	def times(name, doc):
+		return [e["real_time"] for e in doc["benchmarks"]
+			if e["run_name"] == name + "/manual_time" and e["run_type"] == "iteration"]
+	py = times("pingpong/py-pipe/block/compact/size:64/pool:1", load(folder))
+	with open(os.path.join(folder, "bench.json")) as f:
+		raw = times("pingpong/unix-stream/block/compact/size:64/pool:1", json.load(f))
+	assert len(py) == 2 and len(raw) == 2, (py, raw)
+	want = "%.2f" % (median(py) / median(raw))
+	with open(os.path.join(folder, "report.md")) as f:
+		md = f.read()
+	sec = md.split("## Python beside the raw mechanisms")[1]
+	head = [ln for ln in sec.splitlines() if ln.startswith("| Scenario |")]
+	assert head, sec[:2000]
+	head = [c.strip() for c in head[0].split("|")]
+	assert "Python overhead = py / raw" in head, head
+	col = head.index("Python overhead = py / raw")
+	row = [ln for ln in sec.splitlines() if ln.startswith("| pingpong | py-pipe | unix-stream |")]
+	assert len(row) == 1, sec[:2000]
+	cells = [c.strip() for c in row[0].split("|")]
+	assert cells[col] == want, (cells, col, want)
+	with open(os.path.join(folder, "report.tex")) as f:
+		assert "Python beside the raw mechanisms" in f.read()
+	if shutil.which("gnuplot"):
+		assert os.path.exists(os.path.join(folder, "plots", "python-overhead.png"))
+
+
 BAD = [
 	(["--pool=0"], "pool '0'"),
 	(["--impl=py-nope"], "py-nope"),
