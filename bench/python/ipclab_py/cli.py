@@ -18,9 +18,12 @@ from ipclab_py import gbjson, runner, subjects, waits, where, workloads
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-QUICK = {"waits": ["block"], "sizes": [64], "pools": [2], "chunks": [1, 16],
-	 "repetitions": 3, "min_time": 0.1}
-FULL = {"waits": ["block", "spin"], "sizes": [64, 4096, 65536],
+# quick: spin only where a pair runs (on 2 CPUs a spinning pool of 2 plus its
+# producer is oversubscribed and measures the scheduler).
+QUICK = {"waits": ["block", "spin"], "pool_waits": ["block"], "sizes": [64],
+	 "pools": [2], "chunks": [1, 16], "repetitions": 3, "min_time": 0.1}
+FULL = {"waits": ["block", "spin"], "pool_waits": ["block", "spin"],
+	"sizes": [64, 4096, 65536],
 	"pools": [1, 2, 4], "chunks": [1, 4, 16, 64], "repetitions": 10,
 	"min_time": 0.5}
 # Workloads whose messages have a size axis; the others run at size 64.
@@ -188,6 +191,10 @@ def expand(sel):
 			if w.name not in s.workloads:
 				continue
 			for wait in ws:
+				if not sel["wait"] and (
+						(w.pool_axis and wait not in prof["pool_waits"]) or
+						s.skip_reason(w.name, wait, 1)):
+					continue	# the profile's waits: only those it has
 				for size in (sizes if w.name in SIZED else [FIXED_SIZE]):
 					for pool in (pools if w.pool_axis else pair_pools):
 						for chunk in (chunks if w.name == "taskpool" else [1]):
