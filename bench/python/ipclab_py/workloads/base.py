@@ -29,6 +29,15 @@ class Workload:
 			c.close()
 
 
+def pool_round(n, theirs):
+	"""The round of a pool whose workers each report (samples, t_start,
+	t_end): every sample, first start to last end (contend, counter)."""
+	samples = [s for r in theirs for s in r[0]]
+	t0 = min(r[1] for r in theirs)
+	t1 = max(r[2] for r in theirs)
+	return Round(n, n, 0, t1 - t0, samples)
+
+
 class State:
 	"""A bag of attributes: what one process of a case holds."""
 

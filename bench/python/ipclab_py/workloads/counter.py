@@ -5,7 +5,7 @@ exactly n more than before the round."""
 
 from ipclab_py import waits
 from ipclab_py.errors import CaseFailed
-from ipclab_py.workloads.base import Round, State, Workload
+from ipclab_py.workloads.base import State, Workload, pool_round
 from ipclab_py.workloads.fanin import share
 
 now_ns = waits.now_ns
@@ -47,10 +47,7 @@ class CounterWorkload(Workload):
 		if got != n:
 			raise CaseFailed("counter grew by %d, expected %d (lost updates)"
 					 % (got, n))
-		samples = [s for r in theirs for s in r[0]]
-		t0 = min(r[1] for r in theirs)
-		t1 = max(r[2] for r in theirs)
-		return Round(n, n, 0, t1 - t0, samples)
+		return pool_round(n, theirs)
 
 
 WORKLOAD = CounterWorkload()
