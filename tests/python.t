@@ -24,7 +24,7 @@ COUNTERS = ("msgs_per_s", "bytes_per_s", "p50_ns", "p90_ns", "p99_ns",
 # Names Python gives what it creates in /dev/shm: SharedMemory segments and
 # (under forkserver/spawn) SemLocks.
 PY_SHM = re.compile(r"^(psm_|sem\.mp-)")
-QUICK = ["--repetitions=2", "--min-time=0.01", "--timeout=5",
+QUICK = ["--repetitions=2", "--min-time=0.01", "--timeout=5", "--wait=block",
 	 "--placement=compact"]
 TESTS = []
 
