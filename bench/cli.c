@@ -434,10 +434,10 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 			for (unsigned k = 0; k < n; k++) {
 				unsigned long ns = 0;
 
-				rc = parse_uint(items[k], SUITE_MAX_WORK_NS, &ns);
+				rc = cli_parse_uint(items[k], SUITE_MAX_WORK_NS, &ns);
 				if (rc < 0) {
 					snprintf(err, SUITE_ERRLEN, "'%s' in %s: accepted 0 .. %d nanoseconds",
-						 shown(items[k], show, sizeof(show)), flag, SUITE_MAX_WORK_NS);
+						 cli_shown(items[k], show, sizeof(show)), flag, SUITE_MAX_WORK_NS);
 					return -EINVAL;
 				}
 				for (unsigned j = 0; j < *nl; j++)
