@@ -1,6 +1,9 @@
 // gbench.cc - the C API of gbench.h: Google Benchmark 1.7's flags, results
 // and reporters, with a runner of our own.  The only C++ in ipclab.
 //
+// Why this file is long: it is the only C++ and the whole C API over Google
+// Benchmark, including our own runner of repetitions and its reporters.
+//
 // Why not the library's runner (RunSpecifiedBenchmarks): in 1.7.1 it
 //  - aborts the process (ComputeStats: run_iterations == run.iterations)
 //    when one repetition of a case ends early, e.g. interrupted by Ctrl-C,

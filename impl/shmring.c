@@ -20,6 +20,10 @@
  * Trust: the geometry (data size, max message) a process uses is its
  * private copy from create(); every index or length read from shared memory
  * is bounds-checked and a violation returns -EPROTO.
+ *
+ * Why this file is long: the ring is one data structure whose SPSC and MPMC
+ * paths, three waits and bounds-checked reader share private helpers and
+ * invariants; split across files they could no longer be read together.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -30,6 +30,10 @@ Environment: IPCLAB_BUILD (default <repo>/build), IPCLAB_ASAN_BUILD (default
 IPCLAB_BUILD when it is a sanitizer build, else <repo>/build-asan, built here
 when missing), FAULTS_SEED (random seed; printed), FAULTS_FUZZ (argument
 vectors, default 1000).
+
+Why this file is long: it is the whole fault campaign (signals, dying
+workers, broken result folders, fuzzed argv); each fault shares the
+run-and-check helpers at its top.
 """
 import ctypes
 import glob

@@ -23,6 +23,9 @@
  * cmocka: they _exit(0), or write one line into shared memory and _exit(1).
  * Every test ends by checking that nothing is left (conformance_util.h: in
  * a private namespace when root) and that no child is a zombie.
+ *
+ * Why this file is long: it is the one conformance suite written once over
+ * every table; splitting its checks apart would split their shared fixtures.
  */
 #include <errno.h>
 #include <signal.h>

@@ -4,6 +4,9 @@
  * every run happens in a forked child whose stdout and stderr go to a log
  * file; the parent reads the JSON the child wrote (flattened to
  * "name<TAB>key<TAB>value" lines by python3's json module) and checks it.
+ *
+ * Why this file is long: every wrapper entry point is checked in a forked
+ * child against the JSON it wrote, and those checks share one harness.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,10 @@
  * variable sizes, SPSC and MPMC across processes under every wait strategy,
  * peer death, timeouts, and corruption of the shared area (bad indices, bad
  * lengths, random bytes) which must give -EPROTO, never an out-of-bounds
- * read and never a hang.  No timing threshold anywhere. */
+ * read and never a hang.  No timing threshold anywhere.
+ *
+ * Why this file is long: each corruption and wrap-around case needs its own
+ * setup of the shared area; they share one set of ring fixtures. */
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -10,6 +10,9 @@ figures() plans the figures of one run, overlays() those of several,
 render() draws them.  Which workloads go against size and which against
 pool, and what their latency is called, come from each folder's
 description (describe.py); nothing here names a workload or a mechanism.
+
+Why this file is long: one figure function per family of plots, all
+sharing the gnuplot styling that keeps a mechanism one colour and point.
 """
 
 import math
