@@ -35,10 +35,10 @@ LATENCY_NOTE = {
 	"round trip": "a message to the partner and its reply back",
 	"one way": "the time from the send timestamp carried in the message "
 		   "to its receipt",
-	"queueing delay": "the time from send to receipt in a stream run flat "
-			  "out (closed loop): the sender outruns the receiver, "
-			  "so it is mostly time spent waiting in a full buffer, "
-			  "not the mechanism's one-way latency",
+	"queueing delay": "the time from send to receipt with the senders "
+			  "running flat out (closed loop): they outrun the "
+			  "receivers, so it is mostly time spent waiting in a "
+			  "full buffer, not the mechanism's one-way latency",
 	"operation": "one operation in the measuring process",
 	"lap": "one full lap of a token around the ring",
 }
