@@ -208,6 +208,22 @@ def _figured(desc):
 		if desc.latency(w) != "operation"]
 
 
+def _drawable(figs, skipped):
+	"""Keep the figures whose every panel has data to draw; gnuplot fails
+	on an empty plot command (e.g. payload bytes of a sync workload,
+	which moves no payload).  The others are listed as skipped."""
+	keep = []
+	for fig in figs:
+		empty = [p for p in fig.panels
+			 if not any(s.points for s in p.series)]
+		if empty:
+			skipped.append("%s: no data for %s" %
+				       (fig.name, ", ".join(p.ylabel for p in empty)))
+		else:
+			keep.append(fig)
+	return keep, skipped
+
+
 def figures(run):
 	"""Plan the figures of one run.  Returns (figures, skipped), skipped
 	being one line per figure not drawn and why."""
@@ -401,7 +417,7 @@ def figures(run):
 	if not any(f.name.startswith("placement-") for f in figs):
 		skipped.append("placement classes side by side: every case "
 			       "ran under one placement")
-	return figs, skipped
+	return _drawable(figs, skipped)
 
 
 def overlays(runs, labels):
@@ -460,7 +476,7 @@ def overlays(runs, labels):
 				"against message size; the mechanism sets colour "
 				"and point, the machine the dash pattern (%s).%s" %
 				(scen, wait, word, who, _drift_note(allcs))))
-	return figs, skipped
+	return _drawable(figs, skipped)
 
 
 # --- rendering ---
