@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "context.h"
+#include "fdio.h"
 #include "gbench.h"
 #include "sysinfo.h"
 
@@ -222,6 +223,8 @@ void context_add(const struct selection *sel, const struct suite *suite, const s
 		gb_add_context("ipclab_clock_read_ns", buf);
 		add_ctx_u("ipclab_clock_resolution_ns", (unsigned long)ci.resolution_ns);
 	}
+	fdio_describe_buffers(buf, sizeof(buf));
+	gb_add_context("ipclab_kernel_buffers", buf);
 	topo_summary(topo, &ts);
 	gb_add_context("ipclab_cpu_model", ts.cpu_model);
 	add_ctx_u("ipclab_packages", ts.packages);

@@ -318,6 +318,7 @@ void fdio_detach(void *end)
 		close(e->alive_w);
 	if (e->peer_r >= 0)
 		close(e->peer_r);
+	free(e->rx);
 	free(e);
 }
 
@@ -364,6 +365,54 @@ void fdio_grow_pipe(int fd, const struct ipc_params *p)
 		want = max_sz;
 	if (want > FDIO_PIPE_DEFAULT_SZ && want <= INT_MAX)
 		(void)fcntl(fd, F_SETPIPE_SZ, (int)want);
+}
+
+/* Grow one socket buffer (never shrink it) to hold want bytes, asking at
+ * most max (the sysctl).  The kernel doubles what it is asked (half is
+ * bookkeeping), so asking want/2 yields want. */
+static void grow_sockbuf(int fd, int opt, unsigned long want, unsigned long max)
+{
+	int cur, ask;
+	socklen_t l = sizeof(cur);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &cur, &l) || (unsigned long)cur >= want)
+		return;
+	want = (want + 1) / 2;
+	if (want > max)
+		want = max;
+	ask = want > (unsigned long)(INT_MAX / 2) ? INT_MAX / 2 : (int)want;
+	(void)setsockopt(fd, SOL_SOCKET, opt, &ask, sizeof(ask));
+}
+
+void fdio_grow_stream_sock(int snd, int rcv, const struct ipc_params *p)
+{
+	unsigned long wmem_max, rmem_max, want;
+	unsigned depth = p->depth ? p->depth : 1;
+
+	if (fdio_read_ulong("/proc/sys/net/core/wmem_max", &wmem_max) ||
+	    fdio_read_ulong("/proc/sys/net/core/rmem_max", &rmem_max))
+		return;
+	want = (unsigned long)depth * (p->max_msg + FDIO_HDR_LEN);
+	if (want / depth != p->max_msg + FDIO_HDR_LEN)
+		want = ULONG_MAX;
+	grow_sockbuf(snd, SO_SNDBUF, want, wmem_max);
+	grow_sockbuf(rcv, SO_RCVBUF, want, rmem_max);
+}
+
+void fdio_describe_buffers(char *buf, size_t len)
+{
+	unsigned long pmax = 0, wmax = 0, rmax = 0;
+
+	(void)fdio_read_ulong("/proc/sys/fs/pipe-max-size", &pmax);
+	(void)fdio_read_ulong("/proc/sys/net/core/wmem_max", &wmax);
+	(void)fdio_read_ulong("/proc/sys/net/core/rmem_max", &rmax);
+	snprintf(buf, len,
+		 "pipe, fifo: F_SETPIPE_SZ to depth (default 1) x (size + %zu) bytes when over the %u-byte default, "
+		 "at most fs.pipe-max-size=%lu; unix-stream: SO_SNDBUF/SO_RCVBUF grown to depth (default 1) x (size + %zu), "
+		 "at most net.core.wmem_max=%lu / rmem_max=%lu; unix-dgram, unix-seqpacket: both buffers for depth "
+		 "(default 16) records, a record the send buffer cannot take refused; tcp: the kernel's autotuning "
+		 "(net.ipv4.tcp_wmem/tcp_rmem), TCP_NODELAY; stream receivers read into a %u-byte buffer",
+		 FDIO_HDR_LEN, FDIO_PIPE_DEFAULT_SZ, pmax, FDIO_HDR_LEN, wmax, rmax, FDIO_RX_BUF);
 }
 
 void fdio_pipe_caps(struct ipc_caps *caps)
@@ -434,42 +483,6 @@ static int write_all(struct fdio_end *e, struct iovec *iov, int cnt)
 	return 0;
 }
 
-/*
- * Read exactly len bytes.  0, or -EPIPE (end of stream), -ETIMEDOUT,
- * -errno.  An error after part of a frame was read (mid set, or some bytes
- * of this call) breaks the end.
- */
-static int read_all(struct fdio_end *e, void *buf, size_t len, int mid)
-{
-	struct fdio_spin sp = { 0 };
-	size_t got = 0;
-	int ret;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(e->fd, (char *)buf + got, len - got);
-		if (n > 0) {
-			got += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			ret = -EPIPE;
-		} else if (errno == EINTR) {
-			continue;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ret = e->spin ? fdio_spin_wait(&sp, e->timeout_ms) : -ETIMEDOUT;
-			if (!ret)
-				continue;
-		} else {
-			ret = errno == ECONNRESET ? -EPIPE : -errno;
-		}
-		if (mid || got)
-			e->broken = 1;
-		return ret;
-	}
-	return 0;
-}
-
 int fdio_stream_send(void *end, const void *buf, size_t len)
 {
 	struct fdio_end *e = end;
@@ -491,36 +504,153 @@ int fdio_stream_send(void *end, const void *buf, size_t len)
 	return write_all(e, iov, 2);
 }
 
+/*
+ * One read into up to two places: first dst[0..dlen) (the caller's buffer,
+ * so a payload is read where it belongs), then the free tail of the
+ * receive buffer (whatever of the next frames is already there: in a
+ * stream of small messages one read fetches hundreds).  Bytes read, or
+ * -EPIPE (end of stream), -ETIMEDOUT, -errno; an error when mid is set
+ * breaks the end.
+ */
+static ssize_t read_some(struct fdio_end *e, void *dst, size_t dlen, int mid)
+{
+	struct fdio_spin sp = { 0 };
+	struct iovec iov[2];
+	int cnt = 0, ret;
+	ssize_t n;
+
+	if (dlen) {
+		iov[cnt].iov_base = dst;
+		iov[cnt++].iov_len = dlen;
+	}
+	if (e->rx_tail < e->rx_cap) {
+		iov[cnt].iov_base = e->rx + e->rx_tail;
+		iov[cnt++].iov_len = e->rx_cap - e->rx_tail;
+	}
+	for (;;) {
+		n = readv(e->fd, iov, cnt);
+		if (n > 0)
+			return n;
+		if (n == 0) {
+			ret = -EPIPE;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ret = e->spin ? fdio_spin_wait(&sp, e->timeout_ms) : -ETIMEDOUT;
+			if (!ret)
+				continue;
+		} else {
+			ret = errno == ECONNRESET ? -EPIPE : -errno;
+		}
+		if (mid)
+			e->broken = 1;
+		return ret;
+	}
+}
+
+/* Account n bytes read by read_some(e, dst, dlen, ...): those beyond dlen
+ * went to the receive buffer.  Returns the bytes that went to dst. */
+static size_t took(struct fdio_end *e, size_t dlen, ssize_t n)
+{
+	size_t to_dst = (size_t)n < dlen ? (size_t)n : dlen;
+
+	e->rx_tail += (size_t)n - to_dst;
+	return to_dst;
+}
+
+/* Move what is buffered to the start of the receive buffer. */
+static void rx_compact(struct fdio_end *e)
+{
+	size_t have = e->rx_tail - e->rx_head;
+
+	if (e->rx_head && have)
+		memmove(e->rx, e->rx + e->rx_head, have);
+	e->rx_head = 0;
+	e->rx_tail = have;
+}
+
+/* Throw away skip bytes of the stream (a frame too long for the caller).
+ * 0 or -errno (the end is then broken). */
+static int rx_skip(struct fdio_end *e, size_t skip)
+{
+	while (skip) {
+		size_t have = e->rx_tail - e->rx_head, d;
+		ssize_t n;
+
+		if (!have) {
+			e->rx_head = e->rx_tail = 0;
+			n = read_some(e, NULL, 0, 1);
+			if (n < 0)
+				return (int)n;
+			e->rx_tail = (size_t)n;
+			continue;
+		}
+		d = have < skip ? have : skip;
+		e->rx_head += d;
+		skip -= d;
+	}
+	return 0;
+}
+
+/*
+ * A frame: header, then payload.  The end keeps a receive buffer (rx); a
+ * read takes whatever the kernel has, up to what fits, so the system
+ * calls per message are one read per batch of small messages in a stream
+ * and one read per message in a ping-pong (never header-then-body).  The
+ * payload of the frame being read goes straight into the caller's buffer;
+ * only bytes beyond it pass through rx.
+ */
 ssize_t fdio_stream_recv(void *end, void *buf, size_t cap)
 {
 	struct fdio_end *e = end;
 	struct fdio_hdr h;
-	int ret;
+	size_t have, got, take;
+	ssize_t n;
 
 	if (e->broken)
 		return -EPROTO;
-	ret = read_all(e, &h, sizeof(h), 0);
-	if (ret)
-		return ret;
+	if (!e->rx) { /* first receive on this end */
+		e->rx = malloc(FDIO_RX_BUF);
+		if (!e->rx)
+			return -ENOMEM;
+		e->rx_cap = FDIO_RX_BUF;
+	}
+	/* The header, whole, at rx_head. */
+	while (e->rx_tail - e->rx_head < FDIO_HDR_LEN) {
+		int mid = e->rx_tail != e->rx_head;
+
+		rx_compact(e);
+		n = read_some(e, NULL, 0, mid);
+		if (n < 0)
+			return n;
+		e->rx_tail += (size_t)n;
+	}
+	memcpy(&h, e->rx + e->rx_head, sizeof(h));
 	if (h.magic != FDIO_MAGIC || h.len < 1 || h.len > e->max_msg) {
 		e->broken = 1;
 		return -EPROTO;
 	}
-	if (h.len <= cap) {
-		ret = read_all(e, buf, h.len, 1);
-		return ret ? ret : (ssize_t)h.len;
-	}
-	/* Too long for the caller: consume it so the next frame lines up. */
-	for (size_t left = h.len; left > 0;) {
-		char scratch[FDIO_DRAIN_CHUNK];
-		size_t k = left < sizeof(scratch) ? left : sizeof(scratch);
+	e->rx_head += FDIO_HDR_LEN;
+	if (h.len > cap) {
+		/* Too long for the caller: consume it so the next frame lines up. */
+		int ret = rx_skip(e, h.len);
 
-		ret = read_all(e, scratch, k, 1);
-		if (ret)
-			return ret;
-		left -= k;
+		return ret ? ret : -EMSGSIZE;
 	}
-	return -EMSGSIZE;
+	have = e->rx_tail - e->rx_head;
+	take = have < h.len ? have : h.len;
+	memcpy(buf, e->rx + e->rx_head, take);
+	e->rx_head += take;
+	if (e->rx_head == e->rx_tail)
+		e->rx_head = e->rx_tail = 0;
+	for (got = take; got < h.len; got += took(e, h.len - got, n)) {
+		/* rx is empty here: the rest of the payload is read in place,
+		 * and what follows it (next frames) into rx. */
+		n = read_some(e, (char *)buf + got, h.len - got, 1);
+		if (n < 0)
+			return n;
+	}
+	return (ssize_t)h.len;
 }
 
 int fdio_dgram_send(void *end, const void *buf, size_t len)

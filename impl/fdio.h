@@ -15,9 +15,13 @@
  *
  * Framing (byte streams): struct fdio_hdr then the payload, sent with one
  * writev/sendmsg, so a frame of at most PIPE_BUF bytes is one atomic pipe
- * write.  recv reads the header, then exactly the payload; a payload longer
- * than the caller's buffer is read and thrown away (-EMSGSIZE) so the stream
- * stays in sync.  A frame cut short (timeout or error in the middle) leaves
+ * write.  recv reads whatever is there (one readv: the rest of the current
+ * payload straight into the caller's buffer, anything after it into the
+ * end's receive buffer of FDIO_RX_BUF bytes) and frames from that, so a
+ * ping-pong costs one read per message and a stream of small messages one
+ * read per batch; a payload longer than the caller's buffer is read and
+ * thrown away (-EMSGSIZE) so the stream stays in sync.  A stream has one
+ * receiving process (max_shared_recv 0): the receive buffer is private.  A frame cut short (timeout or error in the middle) leaves
  * the stream unusable: the end then returns -EPROTO for good.
  *
  * Waits:
@@ -83,6 +87,10 @@ struct fdio_alive {
 	int w[2];
 };
 
+/* Receive buffer of a stream end: a pipe's default capacity, so one read
+ * can empty a full default pipe. */
+#define FDIO_RX_BUF (64u << 10)
+
 struct fdio_chan {
 	int fd[2];          /* [IPC_SEND], [IPC_RECV]; -1 once moved/closed */
 	pid_t creator;      /* process that ran create */
@@ -106,6 +114,9 @@ struct fdio_end {
 	int alive_w;        /* this end's membership of its role, -1: none */
 	int peer_r;         /* the other role's liveness, -1: not tracked */
 	unsigned slice_ms;  /* block: what one EAGAIN means was slept */
+	unsigned char *rx;  /* stream receive end (first recv allocates):
+			       bytes read ahead ... */
+	size_t rx_cap, rx_head, rx_tail; /* ... rx[rx_head..rx_tail) */
 };
 
 /* Deadline bookkeeping of one busy-poll wait; zero it before the loop. */
@@ -188,6 +199,18 @@ int fdio_chan_apply_wait(struct fdio_chan *c, const char *name, char *err);
  * only (a stream carries any size): failure is ignored.
  */
 void fdio_grow_pipe(int fd, const struct ipc_params *p);
+
+/*
+ * Unix stream sockets: grow SO_SNDBUF of snd and SO_RCVBUF of rcv to hold
+ * depth (1 when 0) frames of max_msg, at most net.core.wmem_max/rmem_max,
+ * so one message is one sendmsg and never waits for the reader midway.  A
+ * hint, like fdio_grow_pipe: failure is ignored.
+ */
+void fdio_grow_stream_sock(int snd, int rcv, const struct ipc_params *p);
+
+/* One line: how every descriptor mechanism sizes its kernel buffers, with
+ * the limits read from this machine (for the results' context). */
+void fdio_describe_buffers(char *buf, size_t len);
 
 /* Caps of a framed pipe or fifo. */
 void fdio_pipe_caps(struct ipc_caps *caps);

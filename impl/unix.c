@@ -179,6 +179,8 @@ static int unix_create(const char *name, int type, const struct ipc_params *p,
 		ret = size_record_bufs(name, sv, p, err);
 		if (ret)
 			goto err;
+	} else {
+		fdio_grow_stream_sock(sv[0], sv[1], p);
 	}
 	ret = fdio_chan_apply_wait(c, name, err);
 	if (ret)
