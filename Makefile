@@ -65,10 +65,11 @@ bench: build
 	$(PYTHON) scripts/report.py "$$dir" >&2 || exit $$?; \
 	echo "$$dir"; exit $$rc
 
-# Plots, report.md, report.tex (and report.pdf with pdflatex) for one run.
+# Plots, report.md, report.tex (and report.pdf with pdflatex) for one run;
+# HIST=REGEX adds a figure overlaying those cases' latency distributions.
 report: deps
 	@test -n "$(RESULTS)" || { echo "usage: make report RESULTS=results/HOST/YYYYmmddTHHMMSSZ" >&2; exit 2; }
-	$(PYTHON) scripts/report.py "$(RESULTS)"
+	$(PYTHON) scripts/report.py $(if $(HIST),--hist='$(HIST)') "$(RESULTS)"
 
 # A is the baseline; tables on stdout and in OUT (default results/compare-STAMP/).
 COMPARE_MORE := C D E F G H

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 		sig_set_tmpfile(tmp);
 	}
 
+	rf.cfg.hist_dir = sel->out; /* every kept repetition's .hgrm in its hist/ */
 	runner_order_text(&rf.cfg, order, sizeof(order));
 	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
 							     .min_time = min_time, .order = order });

@@ -22,6 +22,7 @@
 #include "channel.h"
 #include "clock.h"
 #include "gbench.h"
+#include "histout.h"
 #include "hist.h"
 #include "result.h"
 #include "suite.h"
@@ -289,5 +290,7 @@ void micro_run(struct gb_state *st, struct suite_case *c)
 		break;
 	}
 	(void)sink;
+	if (c->micro_kind == MK_IPC || c->micro_kind == MK_MEMCPY) /* their samples are latencies */
+		suite_keep_hist(c, h);
 	free(h);
 }

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "gbench.h"
+#include "histout.h"
 #include "result.h"
 #include "perfpipe.h"
 #include "runner.h"
@@ -91,6 +92,7 @@ static void run_case(struct gb_state *st, void *arg)
 			gb_set_iteration_time(st, (double)round->elapsed_ns / 1e9);
 		result_from_round(&res, round, c->run);
 		suite_report(st, &res);
+		suite_keep_hist(c, &round->lat);
 	}
 	free(round);
 }
@@ -295,6 +297,22 @@ static bool after_call(const struct runner_cfg *cfg, const struct suite_case *c,
 	return drift;
 }
 
+/* After a kept repetition: its histogram into hist/ (between repetitions,
+ * never while measuring).  A file that cannot be written is said once;
+ * the run goes on. */
+static void keep_hist_file(const struct runner_cfg *cfg, const struct suite_case *c, struct gb_bench *b,
+			   bool *warned)
+{
+	char err[SUITE_ERRLEN];
+
+	if (!cfg->hist_dir || !c->kept_hist || !c->kept_hist->count || gb_last_error(b))
+		return;
+	if (histout_write(cfg->hist_dir, c->name, gb_runs_kept(b) - 1, c->kept_hist, err) < 0 && !*warned) {
+		fprintf(stderr, "ipclab: %s (histograms are not kept from here on)\n", err);
+		*warned = true;
+	}
+}
+
 int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct topo *topo,
 	       struct runner_stats *stats)
 {
@@ -303,12 +321,14 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 	unsigned *slots = calloc(total ? total : 1, sizeof(*slots));
 	bool *counted = calloc(n ? n : 1, sizeof(*counted));
 	bool *drifted = calloc(n ? n : 1, sizeof(*drifted));
+	struct hist *kept = cfg->hist_dir ? malloc(sizeof(*kept)) : NULL;
 	uint64_t t0 = clk_now_ns();
+	bool hist_warned = false;
 	int rc;
 
-	(void)suite;
 	memset(stats, 0, sizeof(*stats));
-	if (!sel || !slots || !counted || !drifted) {
+	if (!sel || !slots || !counted || !drifted || (cfg->hist_dir && !kept)) {
+		free(kept);
 		free(sel);
 		free(slots);
 		free(counted);
@@ -316,6 +336,8 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		return -ENOMEM;
 	}
 	gb_select(sel, n);
+	for (unsigned i = 0; i < suite->n; i++)
+		suite->cases[i].kept_hist = kept;
 	stats->cases = (unsigned)n;
 	make_order(cfg, n, slots);
 	rc = gb_report_open();
@@ -331,6 +353,8 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 
 		progress(t0, k, total, gb_name(b), rep, cfg->repetitions);
 		before_call(cfg, c, topo, &around);
+		if (kept)
+			kept->count = 0; /* what this call reports, if anything */
 		got = gb_call(b, stop_now);
 		close_case(c, b, got != 0);
 		if (got == 0)
@@ -343,6 +367,8 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 			drifted[slots[k]] = true;
 			stats->drifted++;
 		}
+		if (!hist_warned)
+			keep_hist_file(cfg, c, b, &hist_warned);
 		err = gb_last_error(b);
 		if (err && !counted[slots[k]]) {
 			counted[slots[k]] = true;
@@ -358,6 +384,9 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 	stats->interrupted = sig_pending() != 0;
 	rc = gb_report_close();
 out:
+	for (unsigned i = 0; i < suite->n; i++)
+		suite->cases[i].kept_hist = NULL;
+	free(kept);
 	free(sel);
 	free(slots);
 	free(counted);

@@ -20,6 +20,8 @@ struct runner_cfg {
 	unsigned repetitions;   /* of every case */
 	bool sentinel;          /* probes around every repetition */
 	bool perf;              /* perf bench sched pipe around the pipe case */
+	const char *hist_dir;   /* results folder: each kept repetition's
+				   histogram into its hist/ (NULL: none) */
 };
 
 struct runner_stats {

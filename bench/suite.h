@@ -75,6 +75,8 @@ struct suite_case {
 	char why[SCENARIO_ERRLEN];  /* skip reason, once known */
 	unsigned index;             /* 1-based, for the progress line */
 	void *owner;                /* the runner (main.c) */
+	struct hist *kept_hist;     /* the runner's copy of the histogram a call
+				       reported (hist/ export); NULL: none */
 };
 
 struct suite {

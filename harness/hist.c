@@ -14,7 +14,10 @@
  * (and to count, sum and max), and their "bucket" is the range
  * HIST_MAX_NS+1 .. UINT64_MAX, whose index is HIST_COUNTS (one past the end).
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -180,4 +183,97 @@ uint64_t hist_highest_equiv(uint64_t v)
 	hi = hist_lowest_equiv(v) + (1ull << bucket_of(v)) - 1;
 	/* The last counter ends at HIST_MAX_NS: above it is overflow. */
 	return hi < HIST_MAX_NS ? hi : HIST_MAX_NS;
+}
+
+/* ---- .hgrm export (output kept apart from recording) ------------------ */
+
+/* HdrHistogram's percentile iteration: 5 reporting ticks per half of the
+ * distance left to 100% (its default ticks_per_half_distance). */
+#define HGRM_TICKS_PER_HALF 5
+#define HGRM_NS_PER_US 1000.0
+
+/* The level after p in HdrHistogram's iteration. */
+static double hgrm_next_level(double p)
+{
+	double half = pow(2.0, floor(log2(100.0 / (100.0 - p))) + 1.0);
+
+	return p + 100.0 / (HGRM_TICKS_PER_HALF * half);
+}
+
+/* Counts up to and including the counter that holds value v (v a value
+ * hist_percentile returned); count when v is the max of overflowed values. */
+static uint64_t cumulative_to(const struct hist *h, uint64_t v)
+{
+	uint64_t seen = 0;
+	unsigned last = v > HIST_MAX_NS ? HIST_COUNTS : index_of(v);
+
+	if (last >= HIST_COUNTS)
+		return h->count;
+	for (unsigned i = 0; i <= last; i++)
+		seen += h->counts[i];
+	return seen;
+}
+
+static void hgrm_row(FILE *f, const struct hist *h, double level)
+{
+	uint64_t v = hist_percentile(h, level);
+
+	fprintf(f, "%12.3f %2.12f %10" PRIu64 " %14.2f\n", (double)v / HGRM_NS_PER_US, level / 100.0,
+		cumulative_to(h, v), 1.0 / (1.0 - level / 100.0));
+}
+
+/* Standard deviation of the recorded values, from their counters' middle
+ * values (as HdrHistogram computes it); overflowed values count as max. */
+static double hgrm_stddev(const struct hist *h)
+{
+	double mean = hist_mean(h), acc = 0;
+
+	if (h->count == 0)
+		return 0;
+	for (unsigned i = 0; i < HIST_COUNTS; i++)
+		if (h->counts[i]) {
+			uint64_t lo = value_at(i);
+			double mid = ((double)lo + (double)hist_highest_equiv(lo)) / 2.0 - mean;
+
+			acc += mid * mid * (double)h->counts[i];
+		}
+	acc += ((double)h->max - mean) * ((double)h->max - mean) * (double)h->overflow;
+	return sqrt(acc / (double)h->count);
+}
+
+int hist_print_hgrm(const struct hist *h, FILE *f)
+{
+	static const double counter_levels[] = HIST_HGRM_LEVELS;
+	const unsigned nlevels = sizeof(counter_levels) / sizeof(counter_levels[0]);
+	double tick = 0.0;
+	unsigned k = 0;
+	bool reached_end = false;
+
+	fprintf(f, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+	if (h->count) {
+		/* Merge the ticks and the counters' levels in order; the ticks
+		 * stop once a row reached the largest value (as HdrHistogram's
+		 * iteration does), the counters' levels never. */
+		while (k < nlevels || !reached_end) {
+			double level;
+
+			if (!reached_end && (k >= nlevels || tick < counter_levels[k] - 1e-9)) {
+				level = tick;
+				tick = hgrm_next_level(tick);
+			} else {
+				level = counter_levels[k++];
+				if (!reached_end && fabs(tick - level) < 1e-9)
+					tick = hgrm_next_level(tick); /* the same level once */
+			}
+			hgrm_row(f, h, level);
+			reached_end = reached_end || cumulative_to(h, hist_percentile(h, level)) >= h->count;
+		}
+		fprintf(f, "%12.3f %2.12f %10" PRIu64 "\n", (double)h->max / HGRM_NS_PER_US, 1.0, h->count);
+	}
+	fprintf(f, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", hist_mean(h) / HGRM_NS_PER_US,
+		hgrm_stddev(h) / HGRM_NS_PER_US);
+	fprintf(f, "#[Max     = %12.3f, Total count    = %12" PRIu64 "]\n",
+		(double)(h->count ? h->max : 0) / HGRM_NS_PER_US, h->count);
+	fprintf(f, "#[Buckets = %12d, SubBuckets     = %12llu]\n", HIST_BUCKETS, SUB_COUNT);
+	return ferror(f) ? -EIO : 0;
 }

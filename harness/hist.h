@@ -48,4 +48,17 @@ unsigned hist_index(uint64_t v);
 uint64_t hist_lowest_equiv(uint64_t v);
 uint64_t hist_highest_equiv(uint64_t v);
 
+/* Write h in HdrHistogram's percentile-distribution text format (.hgrm,
+ * what HdrHistogram's outputPercentileDistribution and hdr_percentiles_print
+ * write, and what its plotter reads): a header line, one row per
+ * percentile level (Value, Percentile as a fraction, TotalCount,
+ * 1/(1-Percentile)), a last row at 1.0, and the #[Mean ...] footer.
+ * Values are in microseconds with 3 decimals (ns / 1000, exact).  Levels
+ * are HdrHistogram's (5 ticks per half distance to 100%), and also every
+ * level the counters report (HIST_HGRM_LEVELS), so each counter has a row
+ * with its own value.  A row's Value is hist_percentile() of its level.
+ * 0, or -errno when writing failed (ferror). */
+#define HIST_HGRM_LEVELS { 50.0, 90.0, 99.0, 99.9, 99.99 }
+int hist_print_hgrm(const struct hist *h, FILE *f);
+
 #endif

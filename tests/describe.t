@@ -95,7 +95,7 @@ def folder():
 	assert r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr[-2000:])
 	with open(os.path.join(out, "describe.json")) as f:
 		assert f.read() == text, "describe.json differs from --describe"
-	assert sorted(os.listdir(out)) == ["bench.json", "describe.json", "topology.xml"], os.listdir(out)
+	assert sorted(os.listdir(out)) == ["bench.json", "describe.json", "hist", "topology.xml"], os.listdir(out)
 
 
 try:

@@ -1,6 +1,7 @@
 /* t_hist.c - the latency histogram: bucket arithmetic, edges, overflow,
  * percentiles against the exact ones of sorted samples, merge, record_n. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,86 @@ static void test_record_n(void **state)
 	free(many);
 }
 
+/* Parse hist_print_hgrm's rows of h and check them against h: the header,
+ * every row's Value is hist_percentile() of its level (us, 3 decimals) and
+ * TotalCount the values up to its counter, rows ascend, each counter level
+ * has its row, the last row is 1.0 with max and count, the footer. */
+static void check_hgrm(const struct hist *h)
+{
+	static const double levels[] = HIST_HGRM_LEVELS;
+	bool seen[sizeof(levels) / sizeof(levels[0])] = { false };
+	char line[256], head[4][32];
+	double last_p = -1, last_v = -1, maxv, total;
+	unsigned rows = 0;
+	bool ended = false;
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	assert_int_equal(hist_print_hgrm(h, f), 0);
+	rewind(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(sscanf(line, "%31s %31s %31s %31s", head[0], head[1], head[2], head[3]), 4);
+	assert_string_equal(head[0], "Value");
+	assert_string_equal(head[3], "1/(1-Percentile)");
+	while (fgets(line, sizeof(line), f)) {
+		double v, p, inv;
+		unsigned long long n;
+		int got;
+
+		if (line[0] == '\n')
+			continue;
+		if (line[0] == '#')
+			break;
+		assert_false(ended); /* nothing after the 1.0 row */
+		got = sscanf(line, "%lf %lf %llu %lf", &v, &p, &n, &inv);
+		assert_true(got == 4 || (got == 3 && p == 1.0));
+		assert_true(p >= last_p && v >= last_v);
+		if (got == 3) {
+			ended = true;
+			assert_true(fabs(v * 1000 - (double)h->max) < 0.5);
+			assert_int_equal(n, h->count);
+			continue;
+		}
+		assert_true(fabs(v * 1000 - (double)hist_percentile(h, p * 100)) < 0.5);
+		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+			if (fabs(p * 100 - levels[i]) < 1e-9) {
+				seen[i] = true;
+				/* the counter's own value */
+				assert_true(fabs(v * 1000 - (double)hist_percentile(h, levels[i])) < 0.5);
+			}
+		last_p = p, last_v = v, rows++;
+	}
+	assert_true(ended);
+	assert_true(rows > 5);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		assert_true(seen[i]);
+	assert_int_equal(sscanf(line, "#[Mean = %lf", &maxv), 1);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(sscanf(line, "#[Max = %lf, Total count = %lf", &maxv, &total), 2);
+	assert_true(fabs(maxv * 1000 - (double)h->max) < 0.5);
+	assert_true(total == (double)h->count);
+	fclose(f);
+}
+
+static void test_hgrm(void **state)
+{
+	struct hist *h = hist_new();
+	uint64_t s = SEED;
+
+	(void)state;
+	/* log-uniform 100 ns .. 10 ms, plus a few overflowed values */
+	for (unsigned i = 0; i < 20000; i++)
+		hist_record(h, (uint64_t)(100.0 * pow(1e5, rnd01(&s))));
+	check_hgrm(h);
+	hist_record_n(h, HIST_MAX_NS + 5, 3);
+	check_hgrm(h);
+	/* every value in one counter: the counter levels still have rows */
+	hist_init(h);
+	hist_record_n(h, 5000, 10);
+	check_hgrm(h);
+	free(h);
+}
+
 /* cmocka names a test after its function; ours start with "hist: ". */
 #define T(name, fn) { name, fn, NULL, NULL, NULL }
 
@@ -417,6 +498,7 @@ int main(void)
 		T("hist: percentiles with heavy-tail outliers", test_heavy_tail),
 		T("hist: merge equals recording all in one", test_merge),
 		T("hist: record_n equals n records", test_record_n),
+		T("hist: .hgrm export rows agree with the percentiles", test_hgrm),
 	};
 
 	alarm(TEST_ALARM_S);

@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 from . import fmt as F
-from . import plot, python_rows
+from . import hgrm, plot, python_rows
 from . import sentinel as S
 from .describe import LATENCY_NOTE
 from .results import load, LoadError
@@ -549,9 +549,13 @@ def build_pdf(folder):
 
 
 def main(argv):
-	if len(argv) != 1 or argv[0].startswith("-") or not argv[0]:
-		print("usage: report.py RESULTS_DIR (or: make report "
-		      "RESULTS=DIR)", file=sys.stderr)
+	# --hist=REGEX: also overlay the distributions of these cases (hgrm.py)
+	chosen = [a[7:] for a in argv if a.startswith("--hist=")]
+	argv = [a for a in argv if not a.startswith("--hist=")]
+	if len(argv) != 1 or argv[0].startswith("-") or not argv[0] or \
+	   len(chosen) > 1 or (chosen and not chosen[0]):
+		print("usage: report.py [--hist=CASE_REGEX] RESULTS_DIR (or: make "
+		      "report RESULTS=DIR [HIST=CASE_REGEX])", file=sys.stderr)
 		return 2
 	try:
 		run = load(argv[0])
@@ -560,6 +564,8 @@ def main(argv):
 		return 2
 	folder = run.folder
 	figs, skipped = plot.figures(run)
+	more, why = hgrm.figures(run, chosen[0] if chosen else None)
+	figs, skipped = figs + more, skipped + why
 	try:
 		plot.render(figs, folder)
 	except plot.PlotError as e:
