@@ -57,6 +57,7 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
 		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
 		"  --outside=LIST    lock workloads: ns of work between releases (default 0)\n"
+		"  --KEY=LIST        a workload's own axis (below), names end /KEY:VALUE\n"
 		"  --timeout=SEC     a send/receive that makes no progress this long fails the case\n"
 		"                    (also the floor of each round's watchdog); default 10, 1 .. %d\n"
 		"  --out=DIR         write DIR/bench.json (Google Benchmark JSON) and DIR/topology.xml\n"
@@ -67,6 +68,14 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --help            this text; --benchmark_* flags are Google Benchmark's:\n"
 		"                    --benchmark_repetitions, --benchmark_min_time (seconds), ...\n",
 		SUITE_MAX_TIMEOUT_S);
+	fprintf(f, "\nWorkload axes:\n");
+	wl_for_each(wl)
+		for (const struct wl_axis *const *ax = wl->axes; ax && *ax; ax++) {
+			char buf[32];
+
+			fprintf(f, "  --%-8s %-8s %s (default %s)\n", (*ax)->key, wl->name, (*ax)->meaning,
+				wl_axis_format(*ax, (*ax)->def, buf, sizeof(buf)));
+		}
 }
 
 /* Split a comma list in place into items; reject empty items. */
@@ -155,6 +164,49 @@ static int set_once(bool *seen, const char *flag, char *err)
 	return 0;
 }
 
+/* --KEY=LIST of a workload's own axis into sel->axes. */
+static int parse_axis(struct selection *sel, const struct wl_axis *ax, char *v, char *err)
+{
+	char flag[40], show[96], maxbuf[32], *items[SUITE_MAX_ITEMS];
+	struct axis_sel *as;
+	unsigned n;
+	int rc;
+
+	snprintf(flag, sizeof(flag), "--%s", ax->key);
+	for (unsigned i = 0; i < sel->naxes; i++)
+		if (sel->axes[i].axis == ax) {
+			snprintf(err, SUITE_ERRLEN, "%s is given twice: give it once, with a comma list", flag);
+			return -EINVAL;
+		}
+	if (sel->naxes == SUITE_MAX_AXIS_FLAGS) {
+		snprintf(err, SUITE_ERRLEN, "%s: more than %d workload axis flags", flag, SUITE_MAX_AXIS_FLAGS);
+		return -EINVAL;
+	}
+	if ((rc = split(v, items, &n, flag, err)) < 0)
+		return rc;
+	as = &sel->axes[sel->naxes];
+	as->axis = ax;
+	as->n = 0;
+	for (unsigned k = 0; k < n; k++) {
+		if (wl_axis_parse(ax, items[k], &as->v[as->n]) < 0) {
+			snprintf(err, SUITE_ERRLEN, "'%s' in %s: accepted %s%s .. %s%s (%s)",
+				 cli_shown(items[k], show, sizeof(show)), flag,
+				 ax->zero_word ? ax->zero_word : "", ax->zero_word ? " or 1" : "0",
+				 wl_axis_format(ax, ax->max, maxbuf, sizeof(maxbuf)),
+				 ax->bytes ? ", suffixes k, M, G" : "", ax->meaning);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < as->n; j++)
+			if (as->v[j] == as->v[as->n]) {
+				snprintf(err, SUITE_ERRLEN, "'%s' appears twice in %s", items[k], flag);
+				return -EINVAL;
+			}
+		as->n++;
+	}
+	sel->naxes++;
+	return 0;
+}
+
 int suite_parse(int argc, char **argv, const struct topo *topo,
 		struct selection *sel, char *err)
 {
@@ -222,6 +274,16 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		for (f = 0; f < F_N; f++)
 			if (strncmp(a, flags[f], strlen(flags[f])) == 0)
 				break;
+		if (f == F_N && strncmp(a, "--", 2) == 0 && strchr(a, '=')) {
+			/* A workload's own axis: --task=, --chunk=, --rss=, ... */
+			const struct wl_axis *ax = wl_axis_find(a + 2, strcspn(a + 2, "="));
+
+			if (ax) {
+				if ((rc = parse_axis(sel, ax, strchr(a, '=') + 1, err)) < 0)
+					return rc;
+				continue;
+			}
+		}
 		if (f == F_N) {
 			snprintf(err, SUITE_ERRLEN, "unknown argument '%s'; see --help for the accepted flags",
 				 cli_shown(a, show, sizeof(show)));

@@ -140,6 +140,23 @@ void suite_describe(FILE *f)
 			fprintf(f, "%s\"%" PRIu64 "\"", i ? ", " : "", v[i]);
 		fputs("]}", f);
 	}
+	/* The workloads' own axes (wl_axis): the full profile's values, in
+	 * order; any value in range may be given by --KEY=. */
+	wl_for_each(wl)
+		for (const struct wl_axis *const *ax = wl->axes; ax && *ax; ax++) {
+			const uint64_t *v = (*ax)->full ? (*ax)->full : &(*ax)->def;
+			char buf[32];
+
+			fputs(",\n    {", f);
+			jkv(f, "", "name", (*ax)->key);
+			jkv(f, ", ", "default", wl_axis_format(*ax, (*ax)->def, buf, sizeof(buf)));
+			fputs(", \"values\": [", f);
+			for (unsigned i = 0; (v != &(*ax)->def || i == 0) && v[i] != WL_AXIS_END; i++) {
+				fputs(i ? ", " : "", f);
+				jstr(f, wl_axis_format(*ax, v[i], buf, sizeof(buf)));
+			}
+			fputs("]}", f);
+		}
 	fputs("\n  ],\n  \"waits\": [", f);
 	for (unsigned w = 0; w < IPC_WAIT_COUNT; w++) {
 		fputs(w ? ", " : "", f);

@@ -54,6 +54,64 @@ static void lock_axes_for(const struct selection *sel, const struct workload *wl
 		*out = sel->outside_ns, *nout = sel->noutside;
 }
 
+/* The values each of a workload's own axes runs at: its flag's list, else
+ * the profile's, else its default. */
+struct axis_lists {
+	const uint64_t *v[WL_MAX_AXES];
+	unsigned n[WL_MAX_AXES];
+	unsigned nax;
+	size_t combos;              /* product of the n[] */
+};
+
+static void axes_for(const struct selection *sel, const struct workload *wl, struct axis_lists *al)
+{
+	memset(al, 0, sizeof(*al));
+	al->combos = 1;
+	for (const struct wl_axis *const *ax = wl->axes; ax && *ax && al->nax < WL_MAX_AXES; ax++) {
+		unsigned i = al->nax++;
+		const uint64_t *prof = sel->profile == PROFILE_FULL ? (*ax)->full : (*ax)->quick;
+
+		al->v[i] = &(*ax)->def, al->n[i] = 1;
+		for (unsigned k = 0; k < sel->naxes; k++)
+			if (sel->axes[k].axis == *ax)
+				al->v[i] = sel->axes[k].v, al->n[i] = sel->axes[k].n;
+		if (al->v[i] == &(*ax)->def && prof) {
+			unsigned n = 0;
+
+			while (prof[n] != WL_AXIS_END)
+				n++;
+			if (n)
+				al->v[i] = prof, al->n[i] = n;
+		}
+		al->combos *= al->n[i];
+	}
+}
+
+/* Combination c of the axis lists into spec->axis[]. */
+static void axes_pick(const struct axis_lists *al, size_t c, struct case_spec *spec)
+{
+	for (unsigned i = al->nax; i-- > 0;) {
+		spec->axis[i] = al->v[i][c % al->n[i]];
+		c /= al->n[i];
+	}
+}
+
+/* The pools a workload runs at: the selection's, with pool 1 first when
+ * the workload reads its speed-up against it (pool1_baseline). */
+static unsigned pools_for(const struct workload *wl, const unsigned *pools, unsigned npool, unsigned *out)
+{
+	unsigned n = 0;
+	bool has1 = false;
+
+	for (unsigned q = 0; q < npool; q++)
+		has1 |= pools[q] == 1;
+	if (wl->pool1_baseline && !has1)
+		out[n++] = 1;
+	for (unsigned q = 0; q < npool; q++)
+		out[n++] = pools[q];
+	return n;
+}
+
 /* Does the profile run this subject with this workload?  The quick profile
  * runs a workload's quick_subjects only, unless --impl names subjects. */
 static bool in_profile(const struct selection *sel, const struct workload *wl, const struct subject *s)
@@ -135,6 +193,15 @@ static void case_name(struct suite_case *c, const char *scenario, const char *su
 		o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/cs:%" PRIu64, sp->cs_ns);
 	if (sp->outside_ns && o > 0 && (size_t)o < sizeof(c->name))
 		o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/outside:%" PRIu64, sp->outside_ns);
+	/* The workload's own axes, each left out at its default. */
+	for (unsigned i = 0; sp->workload->axes && i < WL_MAX_AXES && sp->workload->axes[i]; i++) {
+		const struct wl_axis *ax = sp->workload->axes[i];
+		char buf[32];
+
+		if (sp->axis[i] != ax->def && o > 0 && (size_t)o < sizeof(c->name))
+			o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/%s:%s", ax->key,
+				      wl_axis_format(ax, sp->axis[i], buf, sizeof(buf)));
+	}
 	if (sp->workers != POOL_PROCESS && o > 0 && (size_t)o < sizeof(c->name))
 		snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/workers:%s", pool_backend_name(sp->workers));
 }
@@ -291,9 +358,13 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 		}
 		for (unsigned i = 0; i < ni; i++)
 			nsub += impls[i].family == scen[s]->family && in_profile(sel, scen[s], &impls[i]);
+		struct axis_lists al;
+		unsigned wpools[SUITE_MAX_ITEMS + 1], nwp = pools_for(scen[s], pools, npool, wpools);
+
 		sizes_for(sel, scen[s], &sizes, &nsizes);
 		lock_axes_for(sel, scen[s], &csv, &ncs, &outv, &nout);
-		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, pools, npool) * ncs * nout;
+		axes_for(sel, scen[s], &al);
+		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, wpools, nwp) * ncs * nout * al.combos;
 	}
 	if (cap == 0) {
 		char why[256];
@@ -329,9 +400,14 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 		const uint64_t *csv, *outv;
 		unsigned ncs, nout;
 
+		struct axis_lists al;
+		unsigned wpools[SUITE_MAX_ITEMS + 1], nwp;
+
 		wl = scen[s];
+		nwp = pools_for(wl, pools, npool, wpools);
 		sizes_for(sel, wl, &sizes, &nsizes);
 		lock_axes_for(sel, wl, &csv, &ncs, &outv, &nout);
+		axes_for(sel, wl, &al);
 		for (unsigned i = 0; i < ni; i++) {
 			if (impls[i].family != wl->family)
 				continue; /* a subject meets the workloads of its own family */
@@ -340,12 +416,13 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 			for (unsigned w = 0; w < nw; w++)
 				for (unsigned p = 0; p < np; p++)
 					for (size_t z = 0; z < nsizes; z++)
-						for (unsigned q = 0; q < npool; q++)
+						for (unsigned q = 0; q < nwp; q++)
 						for (unsigned k = 0; k < nk; k++)
-						for (unsigned a = 0; a < ncs * nout; a++) {
+						for (size_t a = 0; a < ncs * nout * al.combos; a++) {
 							struct suite_case *c;
+							size_t lock = a / al.combos;
 
-							if (!pool_selected(sel, wl, pools[q]))
+							if (!pool_selected(sel, wl, wpools[q]))
 								continue; /* pool 1 only, or the quick subset */
 							if (!full && quick_small_drops(sel, &impls[i], wl, sizes[z]))
 								continue;
@@ -355,15 +432,16 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.subject = impls[i],
 								.wait = waits[w],
 								.size = sizes[z],
-								.pool = pools[q],
+								.pool = wpools[q],
 								.placement = &pls[p],
 								.topo = topo,
 								.verify = sel->verify,
 								.timeout_ms = sel->timeout_ms,
 								.workers = workers[k],
-								.cs_ns = csv[a / nout],
-								.outside_ns = outv[a % nout],
+								.cs_ns = csv[lock / nout],
+								.outside_ns = outv[lock % nout],
 							};
+							axes_pick(&al, a % al.combos, &c->spec);
 							case_name(c, wl->name, subject_name(&impls[i]), placement_name(places[p]));
 						}
 		}

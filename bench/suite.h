@@ -14,6 +14,7 @@
 #define SUITE_MAX_ITEMS 64   /* items in one comma list */
 #define SUITE_MAX_ARGS 256
 #define SUITE_ERRLEN 512
+#define SUITE_MAX_AXIS_FLAGS 8 /* distinct --KEY= flags of workload axes */
 
 /* The micro benchmarks (in-process, bench/micro.c) are a scenario of their
  * own; registry workloads with listed_under == SUITE_MICRO come with them. */
@@ -48,6 +49,13 @@ struct selection {
 	unsigned ncs;
 	uint64_t outside_ns[SUITE_MAX_ITEMS]; /* --outside: their work outside it */
 	unsigned noutside;
+	/* --KEY=LIST for the workloads' own axes (wl_axis.key). */
+	struct axis_sel {
+		const struct wl_axis *axis;
+		uint64_t v[SUITE_MAX_ITEMS];
+		unsigned n;
+	} axes[SUITE_MAX_AXIS_FLAGS];
+	unsigned naxes;
 	const char *out;                /* --out=DIR, or NULL */
 	bool list, help, describe;
 	bool where;                     /* --where: print each case's CPUs (where.c) */

@@ -64,6 +64,11 @@ const struct result_counter result_counters[] = {
 	{ "fair_jain", "0..1", "contend: Jain's fairness index of the acquisitions per worker (1: equal)" },
 	{ "handoff_idle_ns", "ns", "contend: mean time the lock sat free while a worker already waiting had not yet got it" },
 	{ "handoffs", "count", "contend: acquisitions by a worker that was waiting when the lock came free" },
+	{ "first_p50_ns", "ns", "spawn: median time from the start call to the child's first statement (its stamp)" },
+	{ "first_p99_ns", "ns", "spawn: 99th percentile of start to the child's first statement" },
+	{ "terminate_p50_ns", "ns", "spawn: median time from kill(SIGTERM) of a running child to reaped" },
+	{ "terminate_p99_ns", "ns", "spawn: 99th percentile of SIGTERM to reaped" },
+	{ "rss_bytes", "B", "spawn: resident bytes of the spawner when it starts children" },
 	{ NULL, NULL, NULL },
 };
 

@@ -114,6 +114,29 @@ const char *subject_name(const struct subject *s);
 struct case_run;
 struct case_spec;
 
+/* A workload's own axis: a segment /key:value after pool:N in the case
+ * name (left out at its default), a flag --key=LIST, and the values each
+ * profile gives it.  Values are unsigned integers; 0 may be spelled by a
+ * word ("auto").  A case's value: case_spec.axis[i] for wl->axes[i]. */
+#define WL_MAX_AXES 4
+#define WL_AXIS_END UINT64_MAX /* ends a profile's value list */
+struct wl_axis {
+	const char *key;          /* "task": /task:10, --task=10,100 */
+	const char *meaning;      /* one line for --help and --describe */
+	uint64_t def;             /* the default, left out of the name */
+	uint64_t max;             /* the largest value accepted */
+	bool bytes;               /* values take k, M and G suffixes (binary) */
+	const char *zero_word;    /* 0 is spelled so in names and flags; NULL: "0" */
+	const uint64_t *quick;    /* the profiles' values, WL_AXIS_END-terminated */
+	const uint64_t *full;
+};
+/* "auto", or the number. */
+const char *wl_axis_format(const struct wl_axis *a, uint64_t v, char *buf, size_t len);
+/* Parse one value of the axis (word, digits, suffix).  0 or -EINVAL/-ERANGE. */
+int wl_axis_parse(const struct wl_axis *a, const char *s, uint64_t *out);
+/* The first axis of any workload with this key (keylen bytes), or NULL. */
+const struct wl_axis *wl_axis_find(const char *key, size_t keylen);
+
 /* What a worker reports after a round (its pool slot); the engine resets
  * it, starts everyone together and stamps t_start/t_end. */
 struct wl_slot {
@@ -206,6 +229,14 @@ struct workload {
 	/* NULL-terminated subject names the quick profile runs when --impl is
 	 * absent (NULL: every subject of the family). */
 	const char *const *quick_subjects;
+	/* The workload's own axes (NULL-terminated, at most WL_MAX_AXES). */
+	const struct wl_axis *const *axes;
+	/* Pool 1 is added to any selection of pools without it (the workload
+	 * reads its speed-up against pool 1 of the same run). */
+	bool pool1_baseline;
+	/* Iterations a correctness test runs per round (0: the test's own
+	 * choice); a workload whose iteration costs milliseconds says fewer. */
+	unsigned tiny_round;
 };
 
 /* The registries (workloads/registry.c), NULL-terminated, in list order. */
@@ -235,6 +266,7 @@ struct case_spec {
 	unsigned timeout_ms;           /* channel timeout and watchdog floor */
 	enum pool_backend workers;     /* where the workers run */
 	uint64_t cs_ns, outside_ns;    /* lock_axes: work inside / outside */
+	uint64_t axis[WL_MAX_AXES];    /* the value of workload->axes[i] */
 };
 
 /* What one round measured (merged over the pool). */

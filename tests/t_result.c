@@ -81,12 +81,16 @@ static void test_counter_names(void **state)
 static void count_name(const char *name, double v, void *arg)
 {
 	unsigned *seen = arg;
+	bool known = false;
 
 	(void)v;
 	for (unsigned i = 0; result_counters[i].name; i++)
-		if (strcmp(result_counters[i].name, name) == 0)
+		if (strcmp(result_counters[i].name, name) == 0) {
 			seen[i]++;
-	seen[63]++;
+			known = true;
+		}
+	if (!known)
+		seen[63]++;
 }
 
 static void test_counters_described(void **state)
@@ -94,24 +98,31 @@ static void test_counters_described(void **state)
 	unsigned seen[64] = { 0 }, n = 0;
 	struct result r;
 
-	/* The workloads' own counters, as contend reports them
-	 * (harness/workloads/contend.c, case_round_counter). */
-	static const char *const workload_counters[] = {
-		"acquisitions_per_s", "fair_min_share", "fair_max_share",
-		"fair_jain", "handoff_idle_ns", "handoffs",
+	/* The workloads' own counters, one list per workload as each reports
+	 * them (harness/workloads/NAME.c, case_round_counter), NULL-ended. */
+	static const char *const workload_counters[][RESULT_EXTRA_MAX + 1] = {
+		{ "acquisitions_per_s", "fair_min_share", "fair_max_share", /* contend */
+		  "fair_jain", "handoff_idle_ns", "handoffs", NULL },
+		{ "first_p50_ns", "first_p99_ns", "terminate_p50_ns", /* spawn */
+		  "terminate_p99_ns", "rss_bytes", NULL },
 	};
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.hops = 2;
-	for (unsigned i = 0; i < sizeof(workload_counters) / sizeof(workload_counters[0]); i++)
-		r.extra[r.nextra++] = (struct result_extra){ .name = workload_counters[i], .value = 1 };
-	result_foreach(&r, count_name, seen);
+	for (unsigned g = 0; g < sizeof(workload_counters) / sizeof(workload_counters[0]); g++) {
+		memset(&r, 0, sizeof(r));
+		r.hops = 2;
+		for (unsigned i = 0; workload_counters[g][i]; i++) {
+			assert_true(r.nextra < RESULT_EXTRA_MAX); /* more would be dropped */
+			r.extra[r.nextra++] = (struct result_extra){ .name = workload_counters[g][i], .value = 1 };
+		}
+		result_foreach(&r, count_name, seen);
+	}
 	for (; result_counters[n].name; n++) {
-		assert_int_equal(seen[n], 1);
+		assert_true(seen[n] >= 1);
 		assert_true(result_counters[n].unit[0] && result_counters[n].meaning[0]);
 	}
-	assert_int_equal(seen[63], n); /* nothing reported that is not described */
+	assert_true(n < 63);
+	assert_int_equal(seen[63], 0); /* nothing reported that is not described */
 }
 
 static int json_file(const char *text)

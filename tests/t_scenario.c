@@ -71,7 +71,7 @@ static void run_case(void **state)
 	if (rc < 0)
 		fail_msg("case_open: %s", why);
 	for (int round = 0; round < 2; round++) {
-		uint64_t n = TINY_ROUND + (uint64_t)round; /* odd and even counts */
+		uint64_t n = (t->wl->tiny_round ? t->wl->tiny_round : TINY_ROUND) + (uint64_t)round; /* odd and even */
 		uint64_t want = t->wl->delivered(t->pool, n);
 
 		rc = case_round(run, n, r, why);

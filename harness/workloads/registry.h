@@ -11,7 +11,8 @@
 #define FAMILIES(X) \
 	X(family_channel) \
 	X(family_yardstick) \
-	X(family_sync)
+	X(family_sync) \
+	X(family_spawn)
 
 #define WORKLOADS(X) \
 	X(wl_pingpong) \
@@ -24,6 +25,7 @@
 	X(wl_handoff) \
 	X(wl_contend) \
 	X(wl_barrier) \
-	X(wl_counter)
+	X(wl_counter) \
+	X(wl_spawn)
 
 #endif
