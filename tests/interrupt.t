@@ -42,6 +42,8 @@ SEED = int(os.environ.get("INTERRUPT_SEED", str(int(time.time() * 1000) % 100000
 TRIALS = int(os.environ.get("INTERRUPT_TRIALS", "18"))
 # Per run: far more than a run or its teardown takes; expiry is a hang.
 RUN_TIMEOUT_S = 60
+# How long workers of an ipclab ended by a second signal may take to die.
+DYING_GRACE_S = 2
 SEL = ["--impl=pipe,shmring,unix-stream", "--scenario=pingpong,stream", "--size=64",
        "--pool=1", "--benchmark_min_time=0.02", "--benchmark_repetitions=2"]
 PR_SET_CHILD_SUBREAPER = 36
@@ -197,6 +199,16 @@ def trial(i, delay, sig, second):
 	if left:
 		why.append("IPC objects left: %s" % left)
 	s = strays(p.pid)
+	if second is not None:
+		# A second signal ends ipclab at once, without reaping: its
+		# workers die with it (PR_SET_PDEATHSIG) and are re-parented to
+		# us, the subreaper, as init would take them.  Dead and reaped
+		# is right; a worker still alive after a grace is left behind.
+		end = time.monotonic() + DYING_GRACE_S
+		while any(st != "reaped here" for _, st in s) and time.monotonic() < end:
+			time.sleep(0.02)
+			s = strays(p.pid)
+		s = [(k, st) for k, st in s if st != "reaped here"]
 	if s:
 		why.append("processes left: %s" % s)
 		for k, _ in s:
