@@ -13,6 +13,8 @@
 # one shell spinner per CPU.  Prints one line per round and then
 # "soak: K of N passed"; each failing round's log is kept and named.
 # SOAK_RECLONE=1 clones and builds afresh before every round.
+# SOAK_PAUSE=S waits S seconds between rounds, outside the lock, so that
+# measuring runs waiting for it get their turn (default 0).
 # Exit status: 0 when every round passed, 1 otherwise, 2 on bad usage.
 set -u
 n=${1:-20}
@@ -85,6 +87,7 @@ while [ "$i" -le "$n" ]; do
 		echo "soak: round $i FAILED (${t}s, exit $rc): $failing log $log"
 	fi
 	i=$((i + 1))
+	[ "$i" -le "$n" ] && sleep "${SOAK_PAUSE:-0}"
 done
 echo "soak: $passed of $n passed"
 [ "$passed" -eq "$n" ] && rm -rf "$work/clone"
