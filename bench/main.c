@@ -351,6 +351,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "ipclab: %u of %u cases run, %u skipped, %u failed%s%s\n", stats.ran, stats.cases,
 		stats.skipped, stats.failed, stats.drifted ? ", drift on some" : "",
 		sig_pending() ? ", interrupted" : "");
+	if (rf.cfg.sentinel && stats.run_ns)
+		fprintf(stderr, "ipclab: sentinel probes took %.1f s of the run's %.1f s (%.1f%%)\n",
+			stats.sentinel_ns / 1e9, stats.run_ns / 1e9,
+			100.0 * (double)stats.sentinel_ns / (double)stats.run_ns);
 out:
 	if (tmp[0])
 		unlink(tmp);

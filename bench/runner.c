@@ -253,6 +253,7 @@ static bool perf_case(const char *name)
 struct around {
 	int cpu_a, cpu_b;
 	struct sentinel before;
+	uint64_t probe_ns;      /* time the probes took, before and after */
 	double perf_before_ns;
 	int perf_rc;
 };
@@ -265,21 +266,28 @@ static void before_call(const struct runner_cfg *cfg, const struct suite_case *c
 	sentinel_cpus(c, topo, &a->cpu_a, &a->cpu_b);
 	if (cfg->perf && perf_case(c->name))
 		a->perf_rc = perfpipe_run(PERFPIPE_LOOPS, a->cpu_a, a->cpu_b, &a->perf_before_ns);
-	if (cfg->sentinel)
+	if (cfg->sentinel) {
+		uint64_t t = clk_now_ns();
+
 		sentinel_probe(a->cpu_a, a->cpu_b, &a->before);
+		a->probe_ns = clk_now_ns() - t;
+	}
 }
 
 /* After a repetition that finished: the probes again, and every counter.
  * Returns whether the sentinel saw the machine move. */
 static bool after_call(const struct runner_cfg *cfg, const struct suite_case *c, struct gb_bench *b,
-		       const struct around *a)
+		       struct around *a)
 {
 	struct sentinel after = { 0 };
 	bool drift = false;
 	double perf_after_ns;
 
 	if (cfg->sentinel) {
+		uint64_t t = clk_now_ns();
+
 		sentinel_probe(a->cpu_a, a->cpu_b, &after);
+		a->probe_ns += clk_now_ns() - t;
 		drift = sentinel_drift(&a->before, &after);
 	}
 	if (cfg->perf && perf_case(c->name) && a->perf_rc == 0 &&
@@ -369,6 +377,7 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		}
 		if (!hist_warned)
 			keep_hist_file(cfg, c, b, &hist_warned);
+		stats->sentinel_ns += around.probe_ns;
 		err = gb_last_error(b);
 		if (err && !counted[slots[k]]) {
 			counted[slots[k]] = true;
@@ -382,6 +391,7 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 	for (size_t i = 0; i < n; i++)
 		stats->ran += gb_runs_kept(sel[i]) > 0;
 	stats->interrupted = sig_pending() != 0;
+	stats->run_ns = clk_now_ns() - t0;
 	rc = gb_report_close();
 out:
 	for (unsigned i = 0; i < suite->n; i++)

@@ -29,6 +29,8 @@ struct runner_stats {
 	unsigned ran;           /* cases with a kept repetition */
 	unsigned skipped, failed, drifted;
 	bool interrupted;
+	uint64_t sentinel_ns;   /* time spent in the sentinel's probes */
+	uint64_t run_ns;        /* the whole run, probes included */
 };
 
 /* Register every case of the suite with gbench (manual time, ns).  0 or
