@@ -457,6 +457,127 @@ def _():
 	assert row[1] == "interrupted" and "SIGINT" in row[2], row
 
 
+
+# --- the sync family (epsilon: handoff, contend, barrier, Python's rows) ---
+
+def epsilon_md():
+	if "emd" not in state:
+		state["E"] = tap.copy_fixture(tap.EPSILON, W)
+		rc, out, err = tap.run("report.py", state["E"])
+		assert rc == 0, "rc %d: %s" % (rc, err)
+		state["emd"] = tap.read(os.path.join(state["E"], "report.md"))
+	return state["emd"]
+
+
+def gp_of(name):
+	epsilon_md()
+	return tap.read(os.path.join(state["E"], "plots", "gp", name + ".gp"))
+
+
+def gp_points(gp, label):
+	"""The data of the series titled label in a figure's gnuplot script
+	(the first terminal's): [[x, y, ylo, yhi], ...]."""
+	script = gp.split("set output")[1]
+	for block, title in re.findall(r"(\$d\d+_\d+) u [^\n]* t '([^']*)'",
+				       script):
+		if title == label:
+			data = script.split(block + " << EOD\n")[1].split("EOD")[0]
+			return [[float(v) for v in ln.split()]
+				for ln in data.strip().splitlines()]
+	raise AssertionError("no series %r" % label)
+
+
+@T.test("report: sync: each hand-off is a row beside the best channel's "
+	"64 B ping-pong, with its ratio to it and to the cache line")
+def _():
+	sec = tap.section(epsilon_md(), "Synchronization primitives")
+	assert "(pingpong pipe block)" in sec, sec
+	row = tap.row_of(sec, "handoff", "futex-event", "block")
+	# 19000 / 20000 (pipe beats unix-stream's 26000)
+	assert row[4:8] == ["19.0 (18.8–19.2)", "30.4 (30.1–30.7)", "0.95",
+			    "-"], row
+	assert tap.row_of(sec, "handoff", "futex-lock", "block")[6] == "1.50"
+	assert tap.row_of(sec, "handoff", "py-lock", "block")[6] == "2.10"
+	row = tap.row_of(sec, "pingpong", "pipe", "block")
+	assert row[6] == "1.00", row
+	assert not [ln for ln in sec.splitlines() if "| unix-stream |" in ln]
+	# spin: no channel to compare with; the floor is the cache line
+	row = tap.row_of(sec, "handoff", "futex-event", "spin")
+	assert row[6:8] == ["-", "0.80"], row
+	assert tap.row_of(sec, "cacheline (floor)", "spin")[7] == "1.00"
+
+
+@T.test("report: sync: contend's table has acquisitions/s and fairness per "
+	"pool and cs; barrier's its latency per pool; Python's rows in them")
+def _():
+	md = epsilon_md()
+	sec = md.split("### contend against the pool size")[1].split("###")[0]
+	head = [c.strip() for c in [ln for ln in sec.splitlines()
+				    if ln.startswith("| Subject")][0]
+		.strip("|").split("|")]
+	assert head[7:10] == ["acquisitions_per_s", "fair_min_share",
+			      "fair_jain"], head
+	row = tap.row_of(sec, "futex-lock", "block", "2")
+	assert row[4] == "3.00M (3.00M–3.00M)" and row[7] == "3.00M", row
+	assert row[8:10] == ["0.400", "0.960"], row
+	row = tap.row_of(sec, "futex-lock cs:100", "2")
+	assert row[9] == "0.990", row
+	row = tap.row_of(sec, "py-lock", "2")
+	assert row[4] == "1.00M (1.00M–1.00M)" and row[7:10] == ["-"] * 3, row
+	sec = md.split("### barrier against the pool size")[1].split("##")[0]
+	row = tap.row_of(sec, "pthread-barrier", "block", "2")
+	assert row[5] == "90000 (89000–91000)", row
+	tex = tap.read(os.path.join(state["E"], "report.tex"))
+	assert "\\section{Synchronization primitives}" in tex
+	assert "tab:sync-contend" in tex and "tab:sync-handoff" in tex
+
+
+@T.test("report: sync: the round-trip figure puts every hand-off, the "
+	"channels' 64 B ping-pong and Python's rows on one axis")
+def _():
+	gp = gp_of("roundtrip-block")
+	tics = gp.split("set output")[1].split("set xtics (")[1].split(")\n")[0]
+	names = re.findall(r"'([^']+)' [0-9]", tics)
+	assert names == ["pipe", "unix-stream", "py-pipe", "posix-sem-named",
+			 "futex-lock", "futex-event", "py-lock"], names
+	# pipe at 64 B only (its 4096 B case is 50 us): p50, whisker to p99
+	assert gp_points(gp, "pingpong, 64 B")[0] == [1, 20.0, 20.0, 32.0]
+	assert gp_points(gp, "handoff (Python), 64 B") == [[7, 42.0, 42.0,
+							   67.2]]
+	assert [p[1] for p in gp_points(gp, "handoff")] == [23.0, 30.0, 19.0]
+	md = epsilon_md()
+	assert "](plots/roundtrip-block.png)" in md
+	assert "](plots/roundtrip-spin.png)" in md
+	for ext in (".png", ".pdf"):
+		tap.check_magic(os.path.join(state["E"], "plots",
+					     "roundtrip-block" + ext))
+	# a run of one round-trip workload at many sizes has none (alpha)
+	assert not glob.glob(os.path.join(A, "plots", "roundtrip-*"))
+
+
+@T.test("report: sync: contend's acquisitions/s and Jain's index, and the "
+	"barrier's latency, are drawn against the pool size")
+def _():
+	gp = gp_of("pool-contend-block")
+	assert "acquisitions/s (whole pool)" in gp and "Jain''s fairness" in gp
+	assert gp_points(gp, "futex-lock block") == [[1, 5e6, 5e6, 5e6],
+						     [2, 3e6, 3e6, 3e6]]
+	assert gp_points(gp, "py-lock block") == [[1, 1.9e6, 1.9e6, 1.9e6],
+						  [2, 1e6, 1e6, 1e6]]
+	assert "set yrange [0:1.05]" in gp
+	gp = gp_of("pool-barrier-block")
+	assert "sample p50 (µs)" in gp
+	# the right panel (second data block): p50 90 us, whisker to p99
+	lat = gp.split("set output")[1].split("$d1_0 << EOD\n")[1]
+	got = [float(v) for v in lat.split("EOD")[0].split()]
+	assert got == [1, 0.1, 0.1, 0.16, 2, 90.0, 90.0, 144.0], got
+	tap.check_magic(os.path.join(state["E"], "plots",
+				     "pool-barrier-block.png"))
+	# no payload: nothing is drawn against message size at size 0
+	assert not glob.glob(os.path.join(state["E"], "plots",
+					  "lat-handoff-*"))
+
+
 try:
 	rc = T.run()
 finally:

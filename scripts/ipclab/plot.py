@@ -107,14 +107,17 @@ class Panel:
 		self.logy = logy
 		self.xtics = xtics	# [(x, label)] or None
 		self.format_y = None
+		self.xtics_rotated = False	# category names: slanted tics
+		self.yrange = None	# (lo, hi) of a linear y axis, or autoscale
 
 
 class Figure:
-	def __init__(self, name, title, panels, caption):
+	def __init__(self, name, title, panels, caption, wide=False):
 		self.name = name
 		self.title = title
 		self.panels = panels
 		self.caption = caption	# one sentence: what the figure shows
+		self.wide = wide	# one panel at the width of two
 
 
 # --- planning figures from runs ---
@@ -240,6 +243,9 @@ def figures(run):
 		word = desc.latency_label(scen)
 		for wait in waits:
 			cs, place, pool = _select(run, scen, wait)
+			# size 0: no payload (a primitive's hand-off), nothing
+			# to put on a log size axis
+			cs = [c for c in cs if c.size > 0]
 			if not cs:
 				continue
 			if len({c.size for c in cs}) < 2:
@@ -417,6 +423,11 @@ def figures(run):
 	if not any(f.name.startswith("placement-") for f in figs):
 		skipped.append("placement classes side by side: every case "
 			       "ran under one placement")
+	# 6. round trips of different workloads side by side, 7. the
+	# operation workloads (locks, barriers) against pool size.
+	from . import sync_figures	# it builds on this module's classes
+	figs += sync_figures.round_trips_side_by_side(run, waits, skipped)
+	figs += sync_figures.operations_by_pool(run, waits, skipped)
 	return _drawable(figs, skipped)
 
 
@@ -513,11 +524,16 @@ def _script(fig, term):
 		if p.logy:
 			lines.append("set logscale y %d" % p.logy)
 			lines += _log_ytics(p)
+		else:	# a log panel before it set its own range and tics
+			lines += ["set yrange [%s:%s]" % (p.yrange or ("*", "*")),
+				  "set ytics autofreq", "set mytics default"]
 		xs = [pt[0] for s in p.series for pt in s.points]
 		if p.xtics:
 			lines.append("set xtics (%s)" % ", ".join(
 				"%s %r" % (_q(_tex(lab) if tex else lab), x)
 				for x, lab in p.xtics))
+			if p.xtics_rotated:
+				lines.append("set xtics rotate by -40 left")
 			lo = min([x for x, _ in p.xtics] + xs)
 			hi = max([x for x, _ in p.xtics] + xs)
 			if p.logx:
@@ -595,7 +611,8 @@ def _log_ytics(p):
 
 
 def _terminal(fig, term, out):
-	w, h = DOUBLE if len(fig.panels) > 1 else SINGLE
+	wide = len(fig.panels) > 1 or fig.wide
+	w, h = DOUBLE if wide else SINGLE
 	if term == "pdf":
 		t = "set terminal pdfcairo noenhanced size %gin,%gin " \
 		    "font 'Sans,9'" % (w, h)
@@ -603,7 +620,7 @@ def _terminal(fig, term, out):
 		t = "set terminal pngcairo noenhanced size %d,%d " \
 		    "font 'Sans,9'" % (w * PNG_DPI, h * PNG_DPI)
 	else:
-		w, h = DOUBLE_TEX if len(fig.panels) > 1 else SINGLE_TEX
+		w, h = DOUBLE_TEX if wide else SINGLE_TEX
 		t = "set terminal cairolatex pdf input " \
 		    "size %gin,%gin" % (w, h)
 	return [t, "set output %s" % _q(out)]

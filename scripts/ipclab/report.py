@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 from . import fmt as F
-from . import hgrm, plot, python_rows
+from . import hgrm, plot, python_rows, sync_report
 from . import sentinel as S
 from .describe import LATENCY_NOTE
 from .results import load, LoadError
@@ -328,6 +328,7 @@ def markdown(run, figs, skipped, pdf_note):
 		out.append("Yardsticks of the harness and the hardware: "
 			   "Google Benchmark's manual time per iteration.\n")
 		out.append(other_table(sec.operation).markdown())
+	out.append(sync_report.markdown(run))
 	if sec.other:
 		out.append("\n## Other cases\n")
 		out.append("Cases outside the workloads of this folder's "
@@ -491,6 +492,7 @@ def latex(run, figs, skipped):
 		out.append(other_table(sec.operation).latex(
 			"Yardsticks: manual time per iteration, ns.",
 			"tab:operation"))
+	out.append(sync_report.latex(run))
 	if sec.other:
 		out.append(other_table(sec.other).latex(
 			"Other cases: manual time per iteration, ns.",
