@@ -73,6 +73,9 @@ struct ipc_params {
 				returns -ETIMEDOUT; 0: wait forever.  A peer that
 				died is reported (-EPIPE) as soon as the
 				mechanism can tell, at the latest after this. */
+	/* Mechanisms whose ends are MPI ranks (ipc_ops.ranks_only): the rank
+	 * of the sender and of the receiver; unused by every other one. */
+	int send_rank, recv_rank;
 };
 
 enum ipc_quick { IPC_QUICK_ALL = 0, IPC_QUICK_SMALL = 1 };
@@ -121,6 +124,19 @@ struct ipc_ops {
 	void (*detach)(void *end);
 	void (*forget)(void *chan);
 	void (*destroy)(void *chan);
+
+	/* 1: the channel's ends are MPI ranks (params.send_rank/recv_rank),
+	 * never forked children: create() refuses with -ENOTSUP outside an
+	 * MPI job, and the fork conformance suite skips the table (the MPI
+	 * one, tests/mpi.t, runs it).  0: every other mechanism. */
+	unsigned ranks_only;
+	/* Export / import: a process that did not inherit the channel (another
+	 * MPI rank) re-opens it from one line of text.  export writes that
+	 * line (NUL-terminated, at most cap bytes); import makes a channel
+	 * from it, to attach as usual and destroy after.  0 or -errno with a
+	 * line in err.  NULL: the channel cannot leave its process tree. */
+	int (*export_chan)(void *chan, char *text, size_t cap, char *err);
+	int (*import_chan)(const char *text, void **chan, char *err);
 };
 
 /* Small wrappers so callers read like prose. */

@@ -21,6 +21,7 @@ extern const struct ipc_ops ipc_udp_ops;
 extern const struct ipc_ops ipc_cma_ops;
 extern const struct ipc_ops ipc_vmsplice_ops;
 extern const struct ipc_ops ipc_io_uring_ops;
+extern const struct ipc_ops ipc_mpi_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
@@ -40,6 +41,9 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_vmsplice_ops,
 #ifdef IPCLAB_HAVE_IOURING
 	&ipc_io_uring_ops,
+#endif
+#ifdef IPCLAB_HAVE_MPI
+	&ipc_mpi_ops,
 #endif
 	/* IPC_REGISTRY_END */
 	NULL,

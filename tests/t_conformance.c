@@ -109,6 +109,8 @@ enum conf_kind {
 	K_REFUSE,
 	K_CREATE,
 	K_TWO,
+	K_RANKS,      /* a ranks_only table: what can be checked without MPI */
+	K_RANKS_SKIP, /* its data and dead-peer checks: a skip saying why */
 };
 
 /* Per mechanism, across its tests: after CONF_HANGS_MAX hangs the rest of
@@ -666,6 +668,30 @@ static void check_registry(struct conf_run *r)
 	assert_int_equal(ipc_wait_parse("sleepy", &(enum ipc_wait){ 0 }), -EINVAL);
 }
 
+/* A table whose ends are MPI ranks (ranks_only): complete, with export
+ * and import; outside an MPI job create() refuses with -ENOTSUP and a line
+ * that starts with its name (so the suite skips its cases with it). */
+static void check_ranks_only(struct conf_run *r)
+{
+	const struct ipc_ops *o = r->ops;
+	struct ipc_params p = { .max_msg = 64, .senders = 1, .receivers = 1, .wait = IPC_WAIT_SPIN,
+				.send_rank = 0, .recv_rank = 1 };
+	char err[IPC_ERRLEN] = "";
+	void *chan = NULL;
+	int rc;
+
+	if (!o->summary || !*o->summary || !o->caps || !o->create || !o->attach || !o->send ||
+	    !o->recv || !o->detach || !o->forget || !o->destroy || !o->export_chan || !o->import_chan)
+		fail_msg("a function pointer or the summary is missing");
+	conf_caps(r);
+	if (!(r->caps.waits & IPC_WAIT_BIT(IPC_WAIT_SPIN)) || r->caps.max_msg < CONF_HDR_SIZE)
+		fail_msg("caps: waits 0x%x, max_msg %zu", r->caps.waits, r->caps.max_msg);
+	rc = o->create(&p, &chan, err);
+	if (rc != -ENOTSUP || strncmp(err, o->name, strlen(o->name)) != 0)
+		fail_msg("create outside an MPI job returned %d (err '%s'), want -ENOTSUP and a line starting '%s'",
+			 rc, err, o->name);
+}
+
 /* Every function pointer set; caps() succeeds, is stable and sane. */
 static void check_caps(struct conf_run *r)
 {
@@ -1202,6 +1228,14 @@ static void conf_test(void **state)
 		check_caps(r);
 		return;
 	}
+	if (r->c->kind == K_RANKS) {
+		check_ranks_only(r);
+		return;
+	}
+	if (r->c->kind == K_RANKS_SKIP) {
+		conf_skip("its ends are MPI ranks, not forked children: tests/mpi.t checks it under mpirun; the dead-peer checks do not apply (Open MPI's default error handler ends the whole job when a peer dies)");
+		return;
+	}
 	if (r->c->mech && r->c->mech->hangs >= CONF_HANGS_MAX)
 		fail_msg("not run: %u earlier tests of %s hung until the %d s alarm",
 			 r->c->mech->hangs, r->ops->name, CONF_ALARM_S);
@@ -1278,6 +1312,13 @@ static void add_mechanism(struct conf_list *l, const struct conf_env *env, const
 	unsigned waits;
 	bool max_listed = false;
 
+	if (op->ranks_only) {
+		p.kind = K_RANKS;
+		add_case(l, &p, "%s: table complete with export/import, create refused outside an MPI job", op->name);
+		p.kind = K_RANKS_SKIP;
+		add_case(l, &p, "%s: data and dead-peer checks between forked children", op->name);
+		return;
+	}
 	if (op->caps && op->caps(&caps, err) == 0) {
 		waits = caps.waits & (IPC_WAIT_BIT(IPC_WAIT_COUNT) - 1);
 	} else {
