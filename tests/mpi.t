@@ -43,6 +43,11 @@ def mpirun(*args):
 	(rc, stdout+stderr, session folder)."""
 	session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
 	env = dict(os.environ, TMPDIR=session, OMPI_MCA_btl="self,vader,tcp")
+	# Under ASan (make test SANITIZE=1): Open MPI 4.1.4 leaks inside the
+	# components it dlopens and unloads at MPI_Finalize; LeakSanitizer
+	# cannot name those frames, so no suppression can match them.  Leak
+	# checks are off for these jobs only; ASan's other checks stay on.
+	env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
 	cmd = [MPIRUN, "-n", "2", "--oversubscribe", "--bind-to", "none"]
 	if os.geteuid() == 0:
 		cmd.append("--allow-run-as-root")  # see the top of this file

@@ -247,7 +247,7 @@ static void check_refusals(struct rank_ctx *x)
 	rc = x->ops->create(&p, &c, err);
 	tap(x, verdict(rc == -ENOTSUP), "two senders on one channel refused (%s)", err);
 	p.senders = 1;
-	p.max_msg = ((size_t)64 << 20) + 1;
+	p.max_msg = ((size_t)16 << 20) + 1;
 	rc = x->ops->create(&p, &c, err);
 	tap(x, verdict(rc == -EMSGSIZE), "a size over caps.max_msg refused (%s)", err);
 	rc = x->ops->import_chan("tag=7 nonsense", &c, err);
