@@ -52,7 +52,8 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --cpus=LIST       explicit CPUs, taskset syntax (0,1,4-7); placement 'cpus'\n"
 		"  --wait=LIST       block, spin, hybrid\n"
 		"  --workers=LIST    process (default: forked processes), thread (threads of one\n"
-		"                    forked process, pinned the same way; names end /workers:thread)\n"
+		"                    forked process, pinned the same way; names end /workers:thread),\n"
+		"                    coroutine (coroutines of one thread: only channels that yield)\n"
 		"  --profile=NAME    quick (default, < 10 min on 2 cores) or full (paper grade)\n"
 		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
 		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
@@ -188,7 +189,16 @@ static int parse_axis(struct selection *sel, const struct wl_axis *ax, char *v, 
 	as->axis = ax;
 	as->n = 0;
 	for (unsigned k = 0; k < n; k++) {
-		if (wl_axis_parse(ax, items[k], &as->v[as->n]) < 0) {
+		if (wl_axis_parse(ax, items[k], &as->v[as->n]) < 0 && ax->words) {
+			char words[160] = "";
+			size_t o = 0;
+
+			for (unsigned j = 0; ax->words[j] && o < sizeof(words); j++)
+				o += (size_t)snprintf(words + o, sizeof(words) - o, "%s%s", j ? ", " : "", ax->words[j]);
+			snprintf(err, SUITE_ERRLEN, "'%s' in %s: accepted %s (%s)", cli_shown(items[k], show, sizeof(show)),
+				 flag, words, ax->meaning);
+			return -EINVAL;
+		} else if (wl_axis_parse(ax, items[k], &as->v[as->n]) < 0) {
 			snprintf(err, SUITE_ERRLEN, "'%s' in %s: accepted %s%s .. %s%s (%s)",
 				 cli_shown(items[k], show, sizeof(show)), flag,
 				 ax->zero_word ? ax->zero_word : "", ax->zero_word ? " or 1" : "0",
@@ -438,7 +448,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				enum pool_backend b;
 
 				if (pool_backend_parse(items[k], &b) < 0 || k >= POOL_BACKEND_COUNT) {
-					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread",
+					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread, coroutine",
 						 cli_shown(items[k], show, sizeof(show)));
 					return -EINVAL;
 				}

@@ -182,6 +182,13 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 		free(r);
 		return -EINVAL;
 	}
+	if (spec->workers == POOL_COROUTINE && r->nprocs > 1 &&
+	    !(wl->family->member_yields && spec->subject.table && wl->family->member_yields(spec->subject.table))) {
+		case_why(why, -ENOTSUP, "%s would block the only thread of --workers=coroutine (its waits do not yield; the coro channel's do)",
+			 spec->subject.table ? subject_name(&spec->subject) : wl->name);
+		free(r);
+		return -ENOTSUP;
+	}
 	r->cpus = calloc(r->nprocs, sizeof(*r->cpus));
 	if (!r->cpus) {
 		free(r);

@@ -51,6 +51,7 @@
 
 #include "atomics.h"
 #include "clock.h"
+#include "coroutine.h"
 #include "errline.h"
 #include "futex.h"
 #include "ipc.h"
@@ -169,6 +170,7 @@ struct pool_wctx {
 static const char *const backend_names[POOL_BACKEND_COUNT] = {
 	[POOL_PROCESS] = "process",
 	[POOL_THREAD] = "thread",
+	[POOL_COROUTINE] = "coroutine",
 };
 
 const char *pool_backend_name(enum pool_backend b)
@@ -188,13 +190,13 @@ int pool_backend_parse(const char *s, enum pool_backend *out)
 
 bool pool_backend_shares_memory(enum pool_backend b)
 {
-	return b == POOL_THREAD;
+	return b != POOL_PROCESS; /* threads, or coroutines of one thread */
 }
 
 /* The process that runs worker i. */
 static unsigned proc_of(const struct pool *p, unsigned i)
 {
-	return p->cfg.backend == POOL_THREAD ? 0 : i;
+	return p->cfg.backend != POOL_PROCESS ? 0 : i;
 }
 
 /* Spin (yielding now and then) for up to POOL_SPIN_NS until
@@ -202,6 +204,9 @@ static unsigned proc_of(const struct pool *p, unsigned i)
 static bool spin_until(atomic_uint *word, unsigned val, bool equal)
 {
 	uint64_t end = 0;
+
+	if (coro_active()) /* a coroutine never blocks its thread: it yields */
+		return coro_wait_until(word, val, equal, 0) == 0;
 
 	for (;;) {
 		for (unsigned i = 0; i < POOL_SYNC_SPIN; i++) {
@@ -323,7 +328,8 @@ static void worker_body(struct pool *p, unsigned id, pthread_mutex_t *setup_lock
 	x.w.slot = p->slot_stride ? p->slots + (size_t)id * p->slot_stride : NULL;
 	x.w.err = ws->err;
 
-	if (x.w.cpu >= 0) {
+	/* Coroutines share one thread: worker 0 binds it for all. */
+	if (x.w.cpu >= 0 && (id == 0 || !coro_active())) {
 		rc = setup_lock ? topo_bind_thread(p->cfg.topo, x.w.cpu, ws->err) :
 				  topo_bind_self(p->cfg.topo, x.w.cpu, ws->err);
 		if (rc)
@@ -385,6 +391,11 @@ static void *worker_thread(void *arg)
 	return NULL;
 }
 
+static void worker_coroutine(void *arg)
+{
+	worker_thread(arg);
+}
+
 static void __attribute__((noreturn)) host_main(struct pool *p)
 {
 	pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -404,14 +415,19 @@ static void __attribute__((noreturn)) host_main(struct pool *p)
 		int e;
 
 		args[started] = (struct pool_thread_arg){ p, started, &setup_lock };
-		e = pthread_create(&tids[started], NULL, worker_thread, &args[started]);
+		if (p->cfg.backend == POOL_COROUTINE)
+			e = -coro_spawn(worker_coroutine, &args[started]);
+		else
+			e = pthread_create(&tids[started], NULL, worker_thread, &args[started]);
 		if (e) {
 			snprintf(p->ws[started].err, sizeof(p->ws[started].err),
 				 "thread host: pthread_create: %s", strerror(e));
 			worker_fail_start(p, &p->ws[started], -e);
 		}
 	}
-	for (unsigned i = 0; i < started; i++)
+	if (p->cfg.backend == POOL_COROUTINE)
+		coro_run(); /* every worker, until each has torn down */
+	for (unsigned i = 0; i < started && p->cfg.backend != POOL_COROUTINE; i++)
 		pthread_join(tids[i], NULL);
 	_exit(WORKER_EXIT_OK);
 }
@@ -435,7 +451,7 @@ void pool_sync(struct pool_worker *w)
 				return;
 			cpu_relax();
 		}
-		sched_yield();
+		coro_yield(); /* sched_yield(), or the other coroutines */
 	}
 }
 
@@ -529,7 +545,7 @@ static void dead_reason(const struct pool *p, unsigned i, char *reason)
  * the first worker that reported an error (else worker 0). */
 static unsigned culprit(const struct pool *p, unsigned i)
 {
-	if (p->cfg.backend != POOL_THREAD)
+	if (p->cfg.backend == POOL_PROCESS)
 		return i;
 	for (unsigned w = 0; w < p->n; w++)
 		if (p->ws[w].rc)
@@ -731,7 +747,7 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	p->cfg = *cfg;
 	p->cfg.cpus = p->cpus;
 	p->n = n;
-	p->nproc = cfg->backend == POOL_THREAD ? 1 : n;
+	p->nproc = cfg->backend != POOL_PROCESS ? 1 : n;
 	p->parent = getpid();
 
 	stride = round_up(cfg->slot_size, POOL_CACHELINE);
@@ -760,7 +776,7 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	for (unsigned i = 0; i < p->nproc; i++) {
 		pid_t pid = fork();
 
-		if (pid == 0 && cfg->backend == POOL_THREAD)
+		if (pid == 0 && cfg->backend != POOL_PROCESS)
 			host_main(p);
 		if (pid == 0)
 			worker_main(p, i);

@@ -40,6 +40,9 @@ enum pool_backend {
 	POOL_THREAD,      /* threads of one forked host process, each bound
 			     to its CPU: they share the address space and
 			     the descriptor table */
+	POOL_COROUTINE,   /* coroutines of one thread of one forked host
+			     process (impl/coroutine.h), bound to worker 0's
+			     CPU: a wait must yield, never block */
 	POOL_BACKEND_COUNT
 };
 const char *pool_backend_name(enum pool_backend b); /* "process", "thread" */

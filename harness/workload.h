@@ -102,6 +102,11 @@ struct family {
 	/* IPC_WAIT_BIT() of every wait the member supports here (0: none
 	 * known).  May be NULL for a family without waits. */
 	unsigned (*member_waits)(const void *table);
+	/* Does the member wait by yielding to the other coroutines of its
+	 * thread?  NULL: no member does.  Under --workers=coroutine a case
+	 * with more than one worker needs it (a blocking wait would stop the
+	 * only thread). */
+	bool (*member_yields)(const void *table);
 };
 
 /* A subject: one member of one family. */
@@ -127,6 +132,9 @@ struct wl_axis {
 	uint64_t max;             /* the largest value accepted */
 	bool bytes;               /* values take k, M and G suffixes (binary) */
 	const char *zero_word;    /* 0 is spelled so in names and flags; NULL: "0" */
+	/* Words instead of numbers: value i is spelled words[i] (NULL-ended;
+	 * max is then the last index).  NULL: numbers. */
+	const char *const *words;
 	const uint64_t *quick;    /* the profiles' values, WL_AXIS_END-terminated */
 	const uint64_t *full;
 };

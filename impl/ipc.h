@@ -31,6 +31,7 @@
 #ifndef IPCLAB_IPC_H
 #define IPCLAB_IPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -90,6 +91,9 @@ struct ipc_ops {
 	 * IPC_QUICK_SMALL only pingpong and stream at 64 bytes, each wait,
 	 * unless the command line names the scenarios or sizes itself. */
 	unsigned quick;
+	/* Waits by yielding to the other coroutines of its thread
+	 * (coroutine.h): the only kind that runs under --workers=coroutine. */
+	bool yields;
 
 	/* Fill caps from this machine's limits.  0 or -errno. */
 	int (*caps)(struct ipc_caps *caps, char *err);

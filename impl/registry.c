@@ -20,6 +20,7 @@ extern const struct ipc_ops ipc_sysv_msg_ops;
 extern const struct ipc_ops ipc_udp_ops;
 extern const struct ipc_ops ipc_cma_ops;
 extern const struct ipc_ops ipc_vmsplice_ops;
+extern const struct ipc_ops ipc_coro_ops;
 extern const struct ipc_ops ipc_io_uring_ops;
 extern const struct ipc_ops ipc_mpi_ops;
 
@@ -39,6 +40,7 @@ const struct ipc_ops *const ipc_registry[] = {
 	&ipc_udp_ops,
 	&ipc_cma_ops,
 	&ipc_vmsplice_ops,
+	&ipc_coro_ops,
 #ifdef IPCLAB_HAVE_IOURING
 	&ipc_io_uring_ops,
 #endif

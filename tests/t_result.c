@@ -101,6 +101,8 @@ static void test_counters_described(void **state)
 	/* The workloads' own counters, one list per workload as each reports
 	 * them (harness/workloads/NAME.c, case_round_counter), NULL-ended. */
 	static const char *const workload_counters[][RESULT_EXTRA_MAX + 1] = {
+		{ "tasks_per_s", "task_share", "task_cpu_ns", "chunk_tasks", NULL }, /* taskpool */
+		{ "conn_p50_ns", "connections_per_s", "server_cpu_ns_per_req", NULL }, /* server */
 		{ "acquisitions_per_s", "fair_min_share", "fair_max_share", /* contend */
 		  "fair_jain", "handoff_idle_ns", "handoffs", NULL },
 		{ "first_p50_ns", "first_p99_ns", "terminate_p50_ns", /* spawn */

@@ -83,6 +83,11 @@ static unsigned chan_member_waits(const void *t)
 	return ((const struct ipc_ops *)t)->caps(&caps, err) == 0 ? caps.waits : 0;
 }
 
+static bool chan_member_yields(const void *t)
+{
+	return ((const struct ipc_ops *)t)->yields;
+}
+
 const struct family family_channel = {
 	.name = "channel",
 	.summary = "move whole messages between processes (impl/ipc.h: pipe, sockets, mqueue, shared memory, ...)",
@@ -90,6 +95,7 @@ const struct family family_channel = {
 	.member_name = chan_member_name,
 	.member_summary = chan_member_summary,
 	.member_waits = chan_member_waits,
+	.member_yields = chan_member_yields,
 };
 
 /* i-th share of n split over parts: sizes differ by at most one. */

@@ -64,6 +64,8 @@ const char *subject_name(const struct subject *s)
 
 const char *wl_axis_format(const struct wl_axis *a, uint64_t v, char *buf, size_t len)
 {
+	if (a->words && v <= a->max)
+		return a->words[v];
 	if (v == 0 && a->zero_word)
 		return a->zero_word;
 	snprintf(buf, len, "%" PRIu64, v);
@@ -75,6 +77,13 @@ int wl_axis_parse(const struct wl_axis *a, const char *s, uint64_t *out)
 	uint64_t v = 0, mul = 1;
 	const char *p = s;
 
+	for (uint64_t i = 0; a->words && a->words[i]; i++)
+		if (strcmp(s, a->words[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	if (a->words)
+		return -EINVAL;
 	if (a->zero_word && strcmp(s, a->zero_word) == 0) {
 		*out = 0;
 		return 0;

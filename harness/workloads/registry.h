@@ -12,7 +12,8 @@
 	X(family_channel) \
 	X(family_yardstick) \
 	X(family_sync) \
-	X(family_spawn)
+	X(family_spawn) \
+	X(family_server)
 
 #define WORKLOADS(X) \
 	X(wl_pingpong) \
@@ -26,6 +27,8 @@
 	X(wl_contend) \
 	X(wl_barrier) \
 	X(wl_counter) \
-	X(wl_spawn)
+	X(wl_spawn) \
+	X(wl_taskpool) \
+	X(wl_server)
 
 #endif

@@ -14,7 +14,10 @@
  * elapsed time, in the rows where a running child can exist beside its
  * parent: not vfork and clone-vfork, whose parent is suspended until the
  * child leaves, nor pthread, which has no terminate).  A child that dies any other way, or never writes its stamp,
- * fails the case; no child outlives its spawner (PR_SET_PDEATHSIG). */
+ * fails the case; no child outlives its spawner (PR_SET_PDEATHSIG).
+ *
+ * Why this file is long: six ways to start a child (each a subject of the
+ * family this file defines) and the three samples each child gives. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -612,7 +615,7 @@ static const struct wl_engine spawn_engine = {
 };
 
 /* The quick profile's subset (make bench stays under 10 minutes). */
-static const char *const quick[] = { "fork", "posix-spawn", "pthread", NULL };
+static const char *const quick[] = { "fork", "posix-spawn", NULL };
 
 const struct workload wl_spawn = {
 	.name = "spawn",

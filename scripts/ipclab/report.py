@@ -27,6 +27,7 @@ import tempfile
 from . import fmt as F
 from . import hgrm, plot, python_rows, sync_report
 from . import sentinel as S
+from . import pools  # issue 13: task pools, start-up, servers, coroutines
 from .describe import LATENCY_NOTE
 from .results import load, LoadError
 
@@ -580,6 +581,7 @@ def main(argv):
 	F.write_atomic(os.path.join(folder, "report.tex"),
 		       latex(run, figs, skipped))
 	python_rows.add_to_report(folder)  # Python beside the raw rows
+	pools.add_to_report(folder)  # task pools and worker start-up (issue 13)
 	ok, msg = build_pdf(folder)
 	print(os.path.join(folder, "report.md"))
 	print(os.path.join(folder, "report.tex"))
