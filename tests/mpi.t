@@ -25,6 +25,8 @@ RANKS = os.path.join(BUILD, "mpi", "mpi_ranks")
 MPIRUN = shutil.which("mpirun")
 # A job here takes about 2 s; a hang must not hold make test.
 JOB_TIMEOUT_S = 60
+# mpirun's own clean-up after a SIGTERM.
+TERM_GRACE_S = 10
 # After mpirun returns, its daemons may take a moment to reap the ranks.
 REAP_GRACE_S = 5
 T = tap.Tap()
@@ -51,9 +53,22 @@ def mpirun(*args):
 	cmd = [MPIRUN, "-n", "2", "--oversubscribe", "--bind-to", "none"]
 	if os.geteuid() == 0:
 		cmd.append("--allow-run-as-root")  # see the top of this file
-	r = subprocess.run(cmd + [RANKS] + list(args), capture_output=True, text=True,
-			   env=env, timeout=JOB_TIMEOUT_S, stdin=subprocess.DEVNULL)
-	return r.returncode, r.stdout + r.stderr, session
+	p = subprocess.Popen(cmd + [RANKS] + list(args), stdout=subprocess.PIPE,
+			     stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL)
+	try:
+		out, _ = p.communicate(timeout=JOB_TIMEOUT_S)
+	except subprocess.TimeoutExpired:
+		# A hang: SIGTERM lets mpirun end its ranks and remove their
+		# shared-memory segments (SIGKILL would leave both behind).
+		p.terminate()
+		try:
+			p.communicate(timeout=TERM_GRACE_S)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.communicate()
+		shutil.rmtree(session, ignore_errors=True)
+		raise AssertionError("mpirun did not end within %d s" % JOB_TIMEOUT_S)
+	return p.returncode, out, session
 
 
 def ranks_alive():
@@ -81,7 +96,6 @@ def nothing_left(session, shm_before):
 	assert not new, "left in /dev/shm: %s" % sorted(new)
 	left = [os.path.join(d, f) for d, _, fs in os.walk(session) for f in fs]
 	assert not left, "session files left: %s" % left[:5]
-	shutil.rmtree(session)
 
 
 @T.test("mpi: channels between two ranks: sizes byte-exact both ways, order, end of stream, refusals (spin, hybrid)")
@@ -91,6 +105,13 @@ def test_ranks():
 		raise tap.Skip(why)
 	shm = set(os.listdir("/dev/shm"))
 	rc, out, session = mpirun()
+	try:
+		check_ranks(rc, out, session, shm)
+	finally:
+		shutil.rmtree(session, ignore_errors=True)
+
+
+def check_ranks(rc, out, session, shm):
 	lines = out.splitlines()
 	oks = [l for l in lines if l.startswith("ok ")]
 	bad = [l for l in lines if l.startswith("not ok")]
@@ -112,6 +133,13 @@ def test_rank_killed():
 	t0 = time.monotonic()
 	rc, out, session = mpirun("--die-after=1000")
 	took = time.monotonic() - t0
+	try:
+		check_killed(rc, out, session, shm, took)
+	finally:
+		shutil.rmtree(session, ignore_errors=True)
+
+
+def check_killed(rc, out, session, shm, took):
 	for l in out.splitlines():
 		print("# " + l)
 	assert "rank 1 dies after 1000 messages" in out, "the exchange never started"
