@@ -59,6 +59,9 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
 		"  --outside=LIST    lock workloads: ns of work between releases (default 0)\n"
 		"  --KEY=LIST        a workload's own axis (below), names end /KEY:VALUE\n"
+		"  --load=LIST       open loop for stream, pairs, fanout, fanin: fractions of the case's\n"
+		"                    own saturation (0.1,0.5,0.9; names end /load:F), rates in msgs/s\n"
+		"                    (20k, 1M: k = 1000; /rate:N), or closed (flat out, the default)\n"
 		"  --timeout=SEC     a send/receive that makes no progress this long fails the case\n"
 		"                    (also the floor of each round's watchdog); default 10, 1 .. %d\n"
 		"  --out=DIR         write DIR/bench.json (Google Benchmark JSON) and DIR/topology.xml\n"
@@ -221,10 +224,11 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		struct selection *sel, char *err)
 {
 	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT,
-	       F_WORKERS, F_CS, F_OUTSIDE, F_N };
+	       F_WORKERS, F_CS, F_OUTSIDE, F_LOAD, F_N };
 	static const char *const flags[F_N] = {
 		"--impl=", "--scenario=", "--size=", "--pool=", "--placement=", "--cpus=",
 		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=", "--workers=", "--cs=", "--outside=",
+		"--load=",
 	};
 	bool seen[F_N] = { false };
 	char *items[SUITE_MAX_ITEMS];
@@ -496,6 +500,26 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 			sel->timeout_ms = (unsigned)s * 1000u;
 			break;
 		}
+		case F_LOAD:
+			if ((rc = split(v, items, &n, flag, err)) < 0)
+				return rc;
+			for (unsigned k = 0; k < n; k++) {
+				struct load_spec l;
+
+				if (load_parse(items[k], &l) < 0) {
+					snprintf(err, SUITE_ERRLEN, "load '%s' in --load: accepted a fraction of the case's saturation throughput with a decimal point, in (0, 1] (0.1, 0.5, 1.0), a whole rate in messages per second up to 1G with an optional k, M or G (1000s: 20000, 20k, 1M), or closed",
+						 cli_shown(items[k], show, sizeof(show)));
+					return -EINVAL;
+				}
+				for (unsigned j = 0; j < sel->nloads; j++)
+					if (sel->loads[j].fraction == l.fraction && sel->loads[j].rate == l.rate) {
+						snprintf(err, SUITE_ERRLEN, "load '%s' appears twice in --load",
+							 cli_shown(items[k], show, sizeof(show)));
+						return -EINVAL;
+					}
+				sel->loads[sel->nloads++] = l;
+			}
+			break;
 		case F_CS:
 		case F_OUTSIDE: {
 			uint64_t *list = f == F_CS ? sel->cs_ns : sel->outside_ns;

@@ -157,6 +157,20 @@ void suite_describe(FILE *f)
 			}
 			fputs("]}", f);
 		}
+	/* Open-loop workloads: load:F (the profiles' fractions) and rate:N
+	 * (any rate given with --load); closed loop is the default. */
+	{
+		unsigned n;
+		const struct load_spec *v = suite_load_values(&n);
+		char seg[64];
+
+		fputs(",\n    {\"name\": \"load\", \"default\": \"closed\", \"values\": [\"closed\"", f);
+		for (unsigned i = 0; i < n; i++) {
+			load_name(&v[i], seg, sizeof(seg));
+			fprintf(f, ", \"%s\"", strchr(seg, ':') + 1);
+		}
+		fputs("]},\n    {\"name\": \"rate\", \"default\": \"closed\", \"values\": [\"closed\"]}", f);
+	}
 	fputs("\n  ],\n  \"waits\": [", f);
 	for (unsigned w = 0; w < IPC_WAIT_COUNT; w++) {
 		fputs(w ? ", " : "", f);

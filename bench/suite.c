@@ -24,6 +24,12 @@ static const size_t full_sizes_pool[] = { 64, 4096, 65536 };
 static const uint64_t quick_cs[] = { 0 };
 static const uint64_t full_cs[] = { 0, 100, 1000 };
 static const uint64_t default_outside[] = { 0 };
+/* Open-loop workloads (load_axis): closed loop, then these fractions of
+ * the case's saturation, at 64-byte messages (quick: the workload's
+ * quick_load_subjects only; full: every subject). */
+static const struct load_spec profile_loads[] = { { .fraction = 0.1 }, { .fraction = 0.5 }, { .fraction = 0.9 } };
+static const struct load_spec closed_loop[] = { { 0 } };
+#define PROFILE_LOAD_SIZE 64
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const uint64_t *suite_lock_axis_values(bool cs, unsigned *n)
@@ -34,6 +40,45 @@ const uint64_t *suite_lock_axis_values(bool cs, unsigned *n)
 	}
 	*n = NELEM(default_outside);
 	return default_outside;
+}
+
+const struct load_spec *suite_load_values(unsigned *n)
+{
+	*n = sizeof(profile_loads) / sizeof(profile_loads[0]);
+	return profile_loads;
+}
+
+static bool named_in(const char *const *list, const struct subject *s)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, subject_name(s)) == 0)
+			return true;
+	return false;
+}
+
+/* The loads a case runs at: --load, else closed loop and (at the profile's
+ * size, for the profile's subjects) the profile's fractions. */
+static unsigned loads_for(const struct selection *sel, const struct workload *wl, const struct subject *sub,
+			  size_t size, struct load_spec *out)
+{
+	unsigned n = 0;
+
+	if (!wl->load_axis) {
+		out[n++] = closed_loop[0];
+		return n;
+	}
+	if (sel->nloads) {
+		memcpy(out, sel->loads, sel->nloads * sizeof(*out));
+		return sel->nloads;
+	}
+	out[n++] = closed_loop[0];
+	/* Only where the profile chose the size (as quick_small_drops: a
+	 * size named on the command line keeps its cases as they were). */
+	if (!sel->nsizes && size == PROFILE_LOAD_SIZE &&
+	    (sel->profile == PROFILE_FULL || named_in(wl->quick_load_subjects, sub)))
+		for (unsigned k = 0; k < NELEM(profile_loads); k++)
+			out[n++] = profile_loads[k];
+	return n;
 }
 
 /* The cs:NS and outside:NS values a workload runs at (one 0 each when it
@@ -188,6 +233,10 @@ static void case_name(struct suite_case *c, const char *scenario, const char *su
 	int o = snprintf(c->name, sizeof(c->name), "%s/%s/%s/%s/size:%zu/pool:%u", scenario, subject,
 			 ipc_wait_name(sp->wait), placement, sp->size, sp->pool);
 
+	/* Open loop: load:F or rate:N, left out when closed. */
+	if (o > 0 && (size_t)o < sizeof(c->name))
+		o += load_name(&sp->load, c->name + o, sizeof(c->name) - (size_t)o);
+
 	/* Lock workloads' axes, left out at 0. */
 	if (sp->cs_ns && o > 0 && (size_t)o < sizeof(c->name))
 		o += snprintf(c->name + o, sizeof(c->name) - (size_t)o, "/cs:%" PRIu64, sp->cs_ns);
@@ -292,6 +341,7 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 	unsigned ni = 0, ns = 0, nw = 0, np = 0, npool = 0, nk = 1;
 	bool full = sel->profile == PROFILE_FULL;
 	size_t cap = 0, n = 0;
+	bool any_load = false;
 	struct suite_case *cases;
 	struct placement *pls;
 
@@ -364,7 +414,20 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 		sizes_for(sel, scen[s], &sizes, &nsizes);
 		lock_axes_for(sel, scen[s], &csv, &ncs, &outv, &nout);
 		axes_for(sel, scen[s], &al);
-		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, wpools, nwp) * ncs * nout * al.combos;
+		cap += nsub * nw * np * nk * workload_cases(sel, scen[s], nsizes, wpools, nwp) * ncs * nout * al.combos *
+		       (scen[s]->load_axis ? (sel->nloads ? sel->nloads : 1 + NELEM(profile_loads)) : 1);
+		any_load |= scen[s]->load_axis;
+	}
+	if (sel->nloads && !any_load) {
+		const struct workload *lw;
+		char names[256] = "";
+		size_t o = 0;
+
+		wl_for_each(lw)
+			if (lw->load_axis && o < sizeof(names))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "", lw->name);
+		snprintf(err, SUITE_ERRLEN, "--load applies to the workloads where one side sends (%s); none is selected", names);
+		return -EINVAL;
 	}
 	if (cap == 0) {
 		char why[256];
@@ -399,6 +462,7 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 		}
 		const uint64_t *csv, *outv;
 		unsigned ncs, nout;
+		struct load_spec loads[SUITE_MAX_ITEMS + NELEM(profile_loads) + 1];
 
 		struct axis_lists al;
 		unsigned wpools[SUITE_MAX_ITEMS + 1], nwp;
@@ -418,7 +482,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 					for (size_t z = 0; z < nsizes; z++)
 						for (unsigned q = 0; q < nwp; q++)
 						for (unsigned k = 0; k < nk; k++)
-						for (size_t a = 0; a < ncs * nout * al.combos; a++) {
+						for (size_t a = 0; a < ncs * nout * al.combos; a++)
+						for (unsigned l = 0, nl = loads_for(sel, wl, &impls[i], sizes[z], loads); l < nl; l++) {
 							struct suite_case *c;
 							size_t lock = a / al.combos;
 
@@ -440,6 +505,7 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.workers = workers[k],
 								.cs_ns = csv[lock / nout],
 								.outside_ns = outv[lock % nout],
+								.load = loads[l],
 							};
 							axes_pick(&al, a % al.combos, &c->spec);
 							case_name(c, wl->name, subject_name(&impls[i]), placement_name(places[p]));

@@ -56,6 +56,8 @@ struct selection {
 		unsigned n;
 	} axes[SUITE_MAX_AXIS_FLAGS];
 	unsigned naxes;
+	struct load_spec loads[SUITE_MAX_ITEMS]; /* --load: open-loop workloads */
+	unsigned nloads;
 	const char *out;                /* --out=DIR, or NULL */
 	bool list, help, describe;
 	bool where;                     /* --where: print each case's CPUs (where.c) */
@@ -101,6 +103,9 @@ void suite_free(struct suite *s);
 /* The values the profiles give the lock axes (cs:NS when cs, else
  * outside:NS); the first is the default, 0. */
 const uint64_t *suite_lock_axis_values(bool cs, unsigned *n);
+/* The loads the profiles give a load_axis workload besides closed loop
+ * (at 64-byte messages). */
+const struct load_spec *suite_load_values(unsigned *n);
 /* "pingpong and stream run at pool 1 only", from the registry. */
 void suite_pool1_names(char *buf, size_t len);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "load.h"
 #include "pool.h"
 #include "sig.h"
 #include "workload.h"
@@ -254,6 +255,9 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 	}
 	if (n == 0)
 		n = 1;
+	rc = load_arm(r, cmd, why); /* open loop: the schedule (saturation first) */
+	if (rc < 0)
+		return rc;
 	cmd->n = n;
 	cmd->verify = r->spec.verify;
 	rc = pool_round(r->pool, r->spec.timeout_ms, reason);
@@ -292,6 +296,7 @@ int case_round(struct case_run *r, uint64_t n, struct case_round *out, char *why
 	}
 	if (wl->engine->counters)
 		wl->engine->counters(r, out);
+	load_counters(r, out);
 	if (wl->engine->check_round && (rc = wl->engine->check_round(r, n, sum, sumsq, why)) < 0) {
 		r->dead = true;
 		return rc;

@@ -15,7 +15,7 @@ struct case_run;
 struct case_round;
 
 /* A workload's own counter (contend's fairness, ...), by name. */
-#define RESULT_EXTRA_MAX 8
+#define RESULT_EXTRA_MAX 16
 struct result_extra {
 	const char *name;
 	double value;

@@ -34,6 +34,7 @@
 
 #include "hist.h"
 #include "ipc.h"
+#include "load.h"
 #include "pool.h"
 #include "result.h"
 #include "topo.h"
@@ -153,6 +154,9 @@ struct wl_slot {
 	uint64_t received, bytes; /* checked messages / payload bytes */
 	uint64_t sum, sumsq;      /* of received sequence numbers, mod 2^64 */
 	struct hist lat;          /* samples; empty for roles that time nothing */
+	/* Open-loop rounds (load.h); reset by the engine's round. */
+	uint64_t late;            /* sender: messages sent after their due time */
+	struct hist lat_service;  /* receiver: receipt minus actual send */
 };
 
 /* Tell the parent's watchdog this worker is moving (one relaxed store to its
@@ -167,6 +171,10 @@ struct wl_cmd {
 	uint64_t n;        /* iterations this round, for the whole pool */
 	uint32_t verify;   /* enum verify_mode */
 	uint32_t pad;
+	/* Open loop (load.h): messages per second the senders offer together,
+	 * and the schedule's time 0; load_rate 0 is closed loop. */
+	double load_rate;
+	uint64_t load_origin_ns;
 };
 
 /*
@@ -245,6 +253,12 @@ struct workload {
 	/* Iterations a correctness test runs per round (0: the test's own
 	 * choice); a workload whose iteration costs milliseconds says fewer. */
 	unsigned tiny_round;
+	/* Open-loop load (load.h): the axes load:F and rate:N (case_spec.load,
+	 * --load), left out of the name when closed loop. */
+	bool load_axis;
+	/* NULL-terminated subjects the quick profile runs at load (64 B,
+	 * loads 0.1, 0.5, 0.9) when --impl and --load are absent (NULL: none). */
+	const char *const *quick_load_subjects;
 };
 
 /* The registries (workloads/registry.c), NULL-terminated, in list order. */
@@ -275,6 +289,7 @@ struct case_spec {
 	enum pool_backend workers;     /* where the workers run */
 	uint64_t cs_ns, outside_ns;    /* lock_axes: work inside / outside */
 	uint64_t axis[WL_MAX_AXES];    /* the value of workload->axes[i] */
+	struct load_spec load;         /* load_axis: open loop; 0: closed */
 };
 
 /* What one round measured (merged over the pool). */
@@ -307,6 +322,10 @@ struct case_run {
 	char note[64];                 /* label suffix, e.g. " fanout=..." */
 	bool per_worker;               /* fanout over one channel per consumer */
 	char label[SCENARIO_LABELLEN];
+	/* Open loop (load.c): the measured saturation (msgs/s, load:F),
+	 * the rate offered, and whether a saturation round is running. */
+	double load_saturation, load_rate;
+	bool load_measuring;
 };
 
 /*

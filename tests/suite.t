@@ -36,7 +36,7 @@ def _workloads():
 NAME_RE = re.compile(r"^(%s)/[a-z0-9_-]+/" % "|".join(map(re.escape, _workloads())) +
 		     r"(block|spin|hybrid|none)/"
 		     r"(none|compact|scatter|smt|cross-cache|cross-numa|cpus)/"
-		     r"size:\d+/pool:\d+(/[a-z_]+:[a-z0-9_-]+)*$")
+		     r"size:\d+/pool:\d+(/[a-z_]+:[a-z0-9_.-]+)*$")
 COUNTERS = ["msgs_per_s", "bytes_per_s", "p50_ns", "p90_ns", "p99_ns",
 	    "p999_ns", "max_ns", "samples", "oversubscribed"]
 CONTEXT = ["ipclab_kernel", "ipclab_clock", "ipclab_clock_read_ns",

@@ -17,6 +17,7 @@
 
 #include "channel.h"
 #include "clock.h"
+#include "load.h"
 
 /* Sequence word: low 48 bits sequence, high 16 bits sender id. */
 #define SEQ_BITS 48
@@ -50,6 +51,10 @@ struct wstate {
 	uint64_t *next_seq;     /* receiver: next sequence expected per sender */
 	uint64_t last_seq;      /* shared receiver: last sequence seen */
 	bool seen_any;
+	/* Open loop (load.h): senders in the case, senders on this worker's
+	 * channel (a sender's phase), and the round's schedule. */
+	unsigned load_senders, load_chan_senders;
+	struct load_sched sched;
 };
 
 /* ---- the family -------------------------------------------------------- */
@@ -187,6 +192,13 @@ static int chan_setup(struct pool_worker *w)
 	if (!s->buf || !s->send_ends || !s->next_seq)
 		goto fail_nomem;
 	memset(s->buf, 0, r->spec.size);
+	for (unsigned i = 0; i < r->nprocs; i++)
+		if (cs->plans[i].role == CHAN_SEND) {
+			s->load_senders++;
+			s->load_chan_senders += pl->role == CHAN_SEND && cs->plans[i].send_ch == pl->send_ch;
+		}
+	if (pl->role == CHAN_RECV)
+		s->load_chan_senders = pl->nupstream;
 
 	for (unsigned c = 0; c < cs->nch; c++) {
 		bool sends = pl->send_ch >= 0 && c >= (unsigned)pl->send_ch &&
@@ -323,9 +335,16 @@ static int run_send(struct pool_worker *w, const struct case_run *r, const struc
 	uint64_t id = (uint64_t)pl->sender_id << SEQ_BITS;
 	int rc;
 
+	bool paced = cmd->load_rate > 0;
+
+	/* Open loop: senders sharing a channel spread over the interval. */
+	s->sched.phase_ns = paced && s->load_chan_senders > 1 ?
+			    s->sched.interval_ns * pl->sender_id / s->load_chan_senders : 0;
 	for (uint64_t k = 0; k < count; k++) {
 		unsigned c = pl->send_nch > 1 ? (unsigned)(k % pl->send_nch) : 0;
 
+		if (paced && load_wait(&s->sched, k))
+			out->late++;
 		stamp(s->buf, size, id | k, (enum verify_mode)cmd->verify);
 		((struct msg_hdr *)s->buf)->t_send = clk_now_ns();
 		rc = ipc_send(ops, s->send_ends[c], s->buf, size);
@@ -395,7 +414,16 @@ static int run_recv(struct pool_worker *w, const struct case_run *r, const struc
 		rc = check_body(s->buf, r->spec.size, seqword, (enum verify_mode)cmd->verify, w->err);
 		if (rc < 0)
 			return rc;
-		hist_record(&out->lat, t - ((const struct msg_hdr *)s->buf)->t_send);
+		if (cmd->load_rate > 0) {
+			/* Open loop: from the due time, and from the send. */
+			double phase = s->load_chan_senders > 1 ?
+				       s->sched.interval_ns * sender / s->load_chan_senders : 0;
+			uint64_t due = load_due(&s->sched, seq, phase);
+
+			hist_record(&out->lat, t > due ? t - due : 0);
+			hist_record(&out->lat_service, t - ((const struct msg_hdr *)s->buf)->t_send);
+		} else
+			hist_record(&out->lat, t - ((const struct msg_hdr *)s->buf)->t_send);
 		out->received++;
 		out->bytes += r->spec.size;
 		out->sum += seq;
@@ -412,6 +440,15 @@ static int chan_round(struct pool_worker *w, const struct wl_cmd *cmd, struct wl
 	const struct chan_plan *pl = &cs->plans[w->id];
 	struct wstate *s = w->priv;
 
+	out->late = 0;
+	if (cmd->load_rate > 0) { /* open loop: the round's schedule */
+		hist_init(&out->lat_service);
+		s->sched.origin_ns = cmd->load_origin_ns;
+		s->sched.interval_ns = (double)s->load_senders * 1e9 / cmd->load_rate;
+		out->t_start = cmd->load_origin_ns; /* the round begins at time 0 */
+		if (pl->role == CHAN_SEND)
+			load_pacing_begin();
+	}
 	switch (pl->role) {
 	case CHAN_INIT:
 		return run_init(w, r, cs->ops, s, cmd, out);

@@ -41,4 +41,5 @@ const struct workload wl_fanin = {
 	.sizes = WL_SIZES_POOL,
 	.engine = &channel_engine,
 	.graph = &fanin_graph,
+	.load_axis = true,
 };

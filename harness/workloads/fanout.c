@@ -57,4 +57,5 @@ const struct workload wl_fanout = {
 	.sizes = WL_SIZES_POOL,
 	.engine = &channel_engine,
 	.graph = &fanout_graph,
+	.load_axis = true,
 };

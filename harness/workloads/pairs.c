@@ -42,4 +42,5 @@ const struct workload wl_pairs = {
 	.sizes = WL_SIZES_POOL,
 	.engine = &channel_engine,
 	.graph = &pairs_graph,
+	.load_axis = true,
 };

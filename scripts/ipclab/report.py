@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 from . import fmt as F
-from . import hgrm, plot, python_rows, sync_report
+from . import hgrm, load as L, plot, python_rows, sync_report
 from . import sentinel as S
 from . import pools  # issue 13: task pools, start-up, servers, coroutines
 from .describe import LATENCY_NOTE
@@ -250,7 +250,8 @@ class Sections:
 			if kind == "operation":
 				continue
 			ws = desc.workloads_of(kind)
-			cs = [c for c in ok if c.scenario in ws]
+			# open-loop cases have a table of their own (load.py)
+			cs = [c for c in ok if c.scenario in ws and not L.is_open(c)]
 			if cs:
 				present = [w for w in ws
 					   if any(c.scenario == w for c in cs)]
@@ -314,6 +315,11 @@ def markdown(run, figs, skipped, pdf_note):
 		out.append(latency_table(cs).markdown())
 	if not sec.latency:
 		out.append("No latency case in these results.\n")
+	lt = L.table(run)
+	if lt:
+		out.append("## Latency under open-loop load\n")
+		out.append(L.NOTE + "\n")
+		out.append(Table(*lt).markdown())
 	out.append("## Throughput\n")
 	out.append("Messages per second and payload megabytes (10^6 B) per "
 		   "second that arrived and were checked, summed over every "
@@ -485,6 +491,11 @@ def latex(run, figs, skipped):
 				t(_heading(label, ws)),
 				t(LATENCY_NOTE.get(kind, kind))),
 			"tab:lat-%s" % kind.replace(" ", "-")))
+	lt = L.table(run)
+	if lt:
+		out.append(Table(*lt).latex(t("Latency under open-loop load, "
+					      "µs. " + L.NOTE).replace("µ", "$\\mu$"),
+					    "tab:load"))
 	if sec.throughput:
 		out.append(throughput_table(sec.throughput).latex(
 			"Throughput: messages and payload megabytes "
@@ -568,6 +579,8 @@ def main(argv):
 	folder = run.folder
 	figs, skipped = plot.figures(run)
 	more, why = hgrm.figures(run, chosen[0] if chosen else None)
+	figs, skipped = figs + more, skipped + why
+	more, why = L.figures(run)
 	figs, skipped = figs + more, skipped + why
 	try:
 		plot.render(figs, folder)
