@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cliparse.h"
+#include "matrix.h"
 #include "suite.h"
 
 /* Largest pool accepted: pairs fork 2 processes per pool member and the
@@ -59,6 +60,8 @@ void suite_usage(FILE *f, const char *argv0)
 		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
 		"  --outside=LIST    lock workloads: ns of work between releases (default 0)\n"
 		"  --KEY=LIST        a workload's own axis (below), names end /KEY:VALUE\n"
+		"  --matrix-max-pairs=N  matrix: at most N ordered pairs of PUs, a seeded sample\n"
+		"                    above (default 240: every pair up to 16 PUs)\n"
 		"  --load=LIST       open loop for stream, pairs, fanout, fanin: fractions of the case's\n"
 		"                    own saturation (0.1,0.5,0.9; names end /load:F), rates in msgs/s\n"
 		"                    (20k, 1M: k = 1000; /rate:N), or closed (flat out, the default)\n"
@@ -224,11 +227,11 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 		struct selection *sel, char *err)
 {
 	enum { F_IMPL, F_SCEN, F_SIZE, F_POOL, F_PLACE, F_CPUS, F_WAIT, F_PROF, F_OUT, F_VERIFY, F_TIMEOUT,
-	       F_WORKERS, F_CS, F_OUTSIDE, F_LOAD, F_N };
+	       F_WORKERS, F_CS, F_OUTSIDE, F_LOAD, F_MATRIX_MAX, F_N };
 	static const char *const flags[F_N] = {
 		"--impl=", "--scenario=", "--size=", "--pool=", "--placement=", "--cpus=",
 		"--wait=", "--profile=", "--out=", "--verify=", "--timeout=", "--workers=", "--cs=", "--outside=",
-		"--load=",
+		"--load=", "--matrix-max-pairs=",
 	};
 	bool seen[F_N] = { false };
 	char *items[SUITE_MAX_ITEMS];
@@ -498,6 +501,18 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				return -EINVAL;
 			}
 			sel->timeout_ms = (unsigned)s * 1000u;
+			break;
+		}
+		case F_MATRIX_MAX: {
+			unsigned long m = 0;
+
+			rc = cli_parse_uint(v, MATRIX_MAX_PAIRS, &m);
+			if (rc < 0 || m < 1) {
+				snprintf(err, SUITE_ERRLEN, "'%s' in --matrix-max-pairs: accepted 1 .. %u ordered pairs of PUs",
+					 cli_shown(v, show, sizeof(show)), MATRIX_MAX_PAIRS);
+				return -EINVAL;
+			}
+			sel->matrix_max_pairs = (unsigned)m;
 			break;
 		}
 		case F_LOAD:

@@ -64,6 +64,10 @@ static void run_case(struct gb_state *st, void *arg)
 		micro_run(st, c);
 		return;
 	}
+	if (c->spec.workload->pair_matrix) {
+		matrix_run(st, c);
+		return;
+	}
 	round = malloc(sizeof(*round));
 	if (!round) {
 		fail(st, c, "failed: out of memory");
@@ -344,8 +348,10 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		return -ENOMEM;
 	}
 	gb_select(sel, n);
-	for (unsigned i = 0; i < suite->n; i++)
+	for (unsigned i = 0; i < suite->n; i++) {
 		suite->cases[i].kept_hist = kept;
+		suite->cases[i].out_dir = cfg->hist_dir;
+	}
 	stats->cases = (unsigned)n;
 	make_order(cfg, n, slots);
 	rc = gb_report_open();

@@ -489,6 +489,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 
 							if (!pool_selected(sel, wl, wpools[q]))
 								continue; /* pool 1 only, or the quick subset */
+							if (wl->pair_matrix && p > 0)
+								continue; /* it places every pair itself */
 							if (!full && quick_small_drops(sel, &impls[i], wl, sizes[z]))
 								continue;
 							c = &cases[n++];
@@ -506,9 +508,12 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 								.cs_ns = csv[lock / nout],
 								.outside_ns = outv[lock % nout],
 								.load = loads[l],
+								.matrix_max_pairs = sel->matrix_max_pairs,
 							};
 							axes_pick(&al, a % al.combos, &c->spec);
-							case_name(c, wl->name, subject_name(&impls[i]), placement_name(places[p]));
+							case_name(c, wl->name, subject_name(&impls[i]),
+								  wl->pair_matrix && places[p] != PLACE_CPUS ? placement_name(PLACE_NONE)
+													   : placement_name(places[p]));
 						}
 		}
 	}

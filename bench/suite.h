@@ -58,6 +58,7 @@ struct selection {
 	unsigned naxes;
 	struct load_spec loads[SUITE_MAX_ITEMS]; /* --load: open-loop workloads */
 	unsigned nloads;
+	unsigned matrix_max_pairs;      /* --matrix-max-pairs (0: default) */
 	const char *out;                /* --out=DIR, or NULL */
 	bool list, help, describe;
 	bool where;                     /* --where: print each case's CPUs (where.c) */
@@ -87,6 +88,7 @@ struct suite_case {
 	void *owner;                /* the runner (main.c) */
 	struct hist *kept_hist;     /* the runner's copy of the histogram a call
 				       reported (hist/ export); NULL: none */
+	const char *out_dir;        /* the results folder (matrix CSVs); NULL: none */
 };
 
 struct suite {
@@ -119,6 +121,10 @@ void suite_latency_text(char *buf, size_t len);
 
 /* where.c: each case's CPUs as JSON (--where).  0 or -EIO. */
 int where_print(FILE *f, const struct suite *s);
+
+struct gb_state;
+/* matrixrun.c: a pair_matrix case, one ping-pong per pair of PUs. */
+void matrix_run(struct gb_state *st, struct suite_case *c);
 
 /* micro.c: in-process micro benchmarks. */
 extern const char micro_summary[];

@@ -89,6 +89,8 @@ const struct result_counter result_counters[] = {
 	{ "service_p99_ns", "ns", "open loop: 99th percentile of receipt minus actual send time" },
 	{ "service_p999_ns", "ns", "open loop: 99.9th percentile of receipt minus actual send time" },
 	{ "service_max_ns", "ns", "open loop: largest receipt minus actual send time" },
+	{ "pairs", "count", "matrix: ordered pairs of PUs measured (a seeded sample when fewer than pairs_total)" },
+	{ "pairs_total", "count", "matrix: ordered pairs of distinct PUs the matrix spans" },
 	{ NULL, NULL, NULL },
 };
 

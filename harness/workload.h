@@ -259,6 +259,9 @@ struct workload {
 	/* NULL-terminated subjects the quick profile runs at load (64 B,
 	 * loads 0.1, 0.5, 0.9) when --impl and --load are absent (NULL: none). */
 	const char *const *quick_load_subjects;
+	/* A core-to-core matrix (workloads/matrix.h): a case runs this
+	 * workload once per ordered pair of PUs, each on its pair. */
+	bool pair_matrix;
 };
 
 /* The registries (workloads/registry.c), NULL-terminated, in list order. */
@@ -290,6 +293,7 @@ struct case_spec {
 	uint64_t cs_ns, outside_ns;    /* lock_axes: work inside / outside */
 	uint64_t axis[WL_MAX_AXES];    /* the value of workload->axes[i] */
 	struct load_spec load;         /* load_axis: open loop; 0: closed */
+	unsigned matrix_max_pairs;     /* pair_matrix: --matrix-max-pairs (0: default) */
 };
 
 /* What one round measured (merged over the pool). */

@@ -21,6 +21,7 @@
 	X(wl_pairs) \
 	X(wl_fanout) \
 	X(wl_fanin) \
+	X(wl_matrix) \
 	X(wl_ring) \
 	X(wl_cacheline) \
 	X(wl_handoff) \

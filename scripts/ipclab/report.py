@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 from . import fmt as F
-from . import hgrm, load as L, plot, python_rows, sync_report
+from . import hgrm, load as L, matrix as M, plot, python_rows, sync_report
 from . import sentinel as S
 from . import pools  # issue 13: task pools, start-up, servers, coroutines
 from .describe import LATENCY_NOTE
@@ -584,6 +584,8 @@ def main(argv):
 	figs, skipped = figs + more, skipped + why
 	try:
 		plot.render(figs, folder)
+		more, why = M.figures(run)
+		figs, skipped = figs + more, skipped + why
 	except plot.PlotError as e:
 		print("report.py: %s" % e, file=sys.stderr)
 		return 1
