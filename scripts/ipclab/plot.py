@@ -160,11 +160,16 @@ def _drift_note(cases):
 		"the tables before ranking mechanisms." % (n, of))
 
 
+def _open_loop(case):
+	"""An open-loop case (load:F, rate:N): its own figures (load.py)."""
+	return "load" in case.axes or "rate" in case.axes
+
+
 def _select(run, scenario, wait):
 	"""Cases of one workload and wait at the run's main placement and
 	smallest pool: the ones that go against message size."""
 	cs = [c for c in run.ok_cases()
-	      if c.scenario == scenario and c.wait == wait]
+	      if c.scenario == scenario and c.wait == wait and not _open_loop(c)]
 	if not cs:
 		return [], None, None
 	pool = min(c.pool for c in cs)
@@ -232,7 +237,7 @@ def figures(run):
 	being one line per figure not drawn and why."""
 	figs, skipped = [], []
 	desc = run.desc
-	ok = run.ok_cases()
+	ok = [c for c in run.ok_cases() if not _open_loop(c)]
 	waits = desc.present([c.wait for c in ok], "waits")
 	workloads = _figured(desc)
 	by_size = [w for w in workloads if not desc.pool_axis(w)]
