@@ -85,7 +85,7 @@ void matrix_run(struct gb_state *st, struct suite_case *c)
 	struct matrix_pair *pairs = NULL;
 	unsigned npus, npairs = 0, total = 0;
 	uint64_t n = gb_max_iterations(st), per_pair, elapsed = 0, delivered = 0, bytes = 0;
-	char why[SCENARIO_ERRLEN] = "", msg[SCENARIO_ERRLEN];
+	char why[SCENARIO_ERRLEN] = "", msg[SCENARIO_ERRLEN], label[SCENARIO_LABELLEN];
 	struct result res;
 	int rc = -ENOMEM;
 
@@ -130,7 +130,16 @@ void matrix_run(struct gb_state *st, struct suite_case *c)
 		gb_set_iteration_time(st, (double)elapsed / 1e9);
 	result_from_hist(&res, all, delivered, bytes, (double)elapsed / 1e9);
 	res.procs = 2;
-	res.label = "";
+	/* The label: the PUs it spans and how many of their pairs it measured. */
+	{
+		size_t o = (size_t)snprintf(label, sizeof(label), "cpus=");
+
+		for (unsigned i = 0; i < npus && o < sizeof(label); i++)
+			o += (size_t)snprintf(label + o, sizeof(label) - o, "%s%d", i ? "," : "", pus[i]);
+		if (o < sizeof(label))
+			snprintf(label + o, sizeof(label) - o, " pairs=%u of %u", npairs, total);
+	}
+	res.label = label;
 	res.extra[res.nextra++] = (struct result_extra){ "pairs", npairs };
 	res.extra[res.nextra++] = (struct result_extra){ "pairs_total", total };
 	suite_report(st, &res);
