@@ -65,6 +65,10 @@ RUN_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 2
 STOP_BOUND_S = 15
 PR_SET_CHILD_SUBREAPER = 36
+# The RLIMIT_NPROC test runs ipclab as a uid of its own from this range
+# (no passwd entry needed), one no other process uses.
+NPROC_UID_BASE = 61000
+NPROC_UID_SPAN = 4000
 NAME_PID = re.compile(r"^ipclab-[a-z-]+?-(\d+)-")
 PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] (\S+)")
 
@@ -1097,18 +1101,24 @@ def class_rlimit():
 		skip("RLIMIT_NPROC too small", "setpriv not found (root ignores RLIMIT_NPROC)")
 		return
 	stats["rlimit"] += 1
-	uid = 65534
-	nproc_now = 0
+	# A user of this run's own, with no process yet: RLIMIT_NPROC counts
+	# every process and thread of the real uid, so with a shared one
+	# ("nobody") a second test suite running beside this one would eat
+	# the limit and make ipclab fail elsewhere (seen in a loaded soak).
+	busy = set()
 	for st in glob.glob("/proc/[0-9]*/status"):
 		try:
 			with open(st) as f:
 				for l in f:
 					if l.startswith("Uid:"):
-						if int(l.split()[1]) == uid:
-							nproc_now += 1
+						busy.add(int(l.split()[1]))
 						break
 		except OSError:
 			pass
+	uid = NPROC_UID_BASE + os.getpid() % NPROC_UID_SPAN
+	while uid in busy:
+		uid = NPROC_UID_BASE + (uid - NPROC_UID_BASE + 1) % NPROC_UID_SPAN
+	nproc_now = 0
 	limit = nproc_now + 3  # ipclab itself plus 2 workers; a pool of 6 needs 7
 	sel = ["--scenario=fanout", "--impl=pipe", "--size=64", "--wait=block", "--placement=compact",
 	       "--pool=6"]
