@@ -98,6 +98,11 @@ def ok(cond, name, why=""):
 	print("%sok %d - faults: %s" % ("" if cond else "not ", ntests, name))
 	if not cond and why:
 		diag(why)
+		# prove shows a test's stderr but not its diagnostics: a
+		# failure in a soak or CI log must carry its reason.
+		sys.stderr.write("faults: test %d (%s) failed (seed %d): %s\n" % (
+			ntests, name, SEED, str(why)[:4000]))
+		sys.stderr.flush()
 	sys.stdout.flush()
 	return cond
 
