@@ -98,7 +98,7 @@ static int sync_create(struct case_run *r, char *why)
 		.initial = g->sem_initial,
 	};
 
-	for (unsigned i = 0; i < g->nobj; i++) {
+	for (unsigned i = 0; i < sync_graph_nobj(g, sc->ops); i++) {
 		char err[SYNC_ERRLEN] = "";
 		int rc = sc->ops->create(&p, &sc->obj[i], err);
 
@@ -174,6 +174,9 @@ static void sync_teardown(struct pool_worker *w)
 
 	if (!me)
 		return;
+	for (unsigned i = 0; i < sc->nobj; i++)
+		if (me->h[i] && (me->held & (1u << i)))
+			sc->ops->unlock(me->h[i]); /* a lock kept across rounds */
 	for (unsigned i = 0; i < sc->nobj; i++)
 		if (me->h[i])
 			sc->ops->detach(me->h[i]);

@@ -18,7 +18,7 @@
 extern const struct family family_sync;
 extern const struct wl_engine sync_engine;
 
-#define SYNC_CASE_MAX_OBJ 2
+#define SYNC_CASE_MAX_OBJ 3
 /* Barrier: arrival-time slots, reused in turn (see barrier.c). */
 #define SYNC_BARRIER_SLOTS 4
 
@@ -33,6 +33,10 @@ struct sync_shared {
 	 * already waiting, got it, and how many such hand-offs. */
 	_Alignas(IPC_CACHELINE) uint64_t idle_ns[POOL_MAX_WORKERS];
 	uint64_t handoffs[POOL_MAX_WORKERS];
+	/* handoff through locks: the last step worker 1 took, written while
+	 * it holds a lock worker 0 takes next (see handoff.c). */
+	_Alignas(IPC_CACHELINE) _Atomic uint64_t lock_step;
+	_Atomic unsigned primed; /* handoff through locks: workers holding their first locks */
 };
 
 /* The engine's state of one case (case_run.fam). */
@@ -47,6 +51,9 @@ struct sync_case {
 struct sync_worker {
 	void *h[SYNC_CASE_MAX_OBJ];
 	uint32_t seen[SYNC_CASE_MAX_OBJ]; /* notify: generation last seen */
+	unsigned held;                    /* locks held across rounds (bit i: object i);
+					     released before detach */
+	uint64_t step;                    /* iterations done across rounds */
 };
 
 struct sync_graph {
@@ -54,6 +61,8 @@ struct sync_graph {
 	unsigned ops_any;
 	const char *needs;        /* for the skip line: "post/wait, set/wait or notify" */
 	unsigned nobj;            /* objects of the primitive the case uses */
+	/* Objects when the subject has lock/unlock only (0: nobj). */
+	unsigned nobj_lock_only;
 	unsigned sem_initial;     /* their initial value (SEM) */
 	/* One round (see wl_engine.round). */
 	int (*round)(struct pool_worker *w, struct sync_case *sc, struct sync_worker *me,
@@ -90,6 +99,19 @@ static inline int sync_acquire(const struct sync_ops *o, void *h)
 static inline int sync_release(const struct sync_ops *o, void *h)
 {
 	return (o->caps.ops & SYNC_OP_LOCK) ? o->unlock(h) : o->post(h);
+}
+
+/* A primitive whose only way to wake another worker is unlock. */
+static inline bool sync_lock_only(const struct sync_ops *o)
+{
+	return (o->caps.ops & SYNC_OP_LOCK) &&
+	       !(o->caps.ops & (SYNC_OP_SEM | SYNC_OP_EVENT | SYNC_OP_NOTIFY));
+}
+
+/* Objects a case of graph g makes for primitive o. */
+static inline unsigned sync_graph_nobj(const struct sync_graph *g, const struct sync_ops *o)
+{
+	return g->nobj_lock_only && sync_lock_only(o) ? g->nobj_lock_only : g->nobj;
 }
 
 #endif
