@@ -340,6 +340,48 @@ def _():
 	assert text == "" and not os.path.exists(out)
 
 
+@T.test("compare: Python's rows (python.json) of two folders are compared "
+	"like the C rows, and a Python case on one side only is listed")
+def _():
+	import json
+	a = tap.copy_fixture(tap.EPSILON, os.path.join(W, "py-a"))
+	b = tap.copy_fixture(tap.EPSILON, os.path.join(W, "py-b"))
+	p = os.path.join(b, "python.json")
+	doc = json.loads(tap.read(p))
+	lock = "handoff/py-lock/block/cpus/size:64/pool:1/manual_time"
+	gone = "contend/py-lock/block/cpus/size:64/pool:2/manual_time"
+	keep = []
+	for e in doc["benchmarks"]:
+		if e["run_name"] == gone:
+			continue
+		if e["run_name"] == lock and e["run_type"] == "iteration":
+			e["p50_ns"] *= 1.5	# 42000 -> 63000
+		keep.append(e)
+	doc["benchmarks"] = keep
+	with open(p, "w") as f:
+		json.dump(doc, f)
+	rc, out, err = tap.run("compare.py", "--out", os.path.join(W, "py-cmp"),
+			       a, b)
+	assert rc == 0, err
+	sec = out.split("## p50 latency")[1].split("## ")[0]
+	row = tap.row_of(sec, lock[:-len("/manual_time")])
+	assert row[1] == "42.0 (41.6–42.4) n=3", row
+	assert row[2] == "63.0 (62.4–63.6) n=3" and row[3] == "1.500", row
+	# a C row of the same folders, unchanged
+	assert tap.row_of(sec, "handoff/futex-event/block/cpus/size:0/pool:1"
+			  )[3] == "1.000"
+	sec = out.split("## Cases on one side only")[1].split("## ")[0]
+	assert tap.row_of(sec, gone[:-len("/manual_time")], "A"), sec
+	# without python.json on B, every Python case is A's only
+	os.remove(p)
+	rc, out, err = tap.run("compare.py", "--out", os.path.join(W, "py-cmp2"),
+			       a, b)
+	assert rc == 0, err
+	sec = out.split("## Cases on one side only")[1].split("## ")[0]
+	assert tap.row_of(sec, lock[:-len("/manual_time")], "A"), sec
+	assert "py-" not in out.split("## p50 latency")[1].split("## ")[0]
+
+
 try:
 	rc = T.run()
 finally:

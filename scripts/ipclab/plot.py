@@ -457,6 +457,7 @@ def overlays(runs, labels):
 				if run.desc.latency(scen) != desc.latency(scen):
 					continue
 				cs, _, _ = _select(run, scen, wait)
+				cs = [c for c in cs if c.size > 0]	# as in figures()
 				allcs += cs
 				sfx = " (%s)" % labels[m]
 				for s in _series_vs(cs, lambda c: c.size,
