@@ -168,11 +168,12 @@ def median(xs):
 	return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-@test("python: the report puts py-pipe pingpong beside unix-stream with Python overhead = py / raw")
+@test("python: the report puts py-pipe pingpong beside unix-stream and py-lock handoff beside posix-sem-named with Python overhead = py / raw, and Python's points in the figures")
 def _():
 	folder = os.path.join(W, "small")	# python.json from the first test
 	assert os.path.exists(os.path.join(folder, "python.json")), "first test made no python.json"
-	r = subprocess.run([os.path.join(BUILD, "ipclab"), "--impl=unix-stream", "--scenario=pingpong",
+	r = subprocess.run([os.path.join(BUILD, "ipclab"), "--impl=unix-stream,posix-sem-named",
+			    "--scenario=pingpong,handoff",
 			    "--size=64", "--wait=block", "--placement=compact",
 			    "--benchmark_min_time=0.01", "--benchmark_repetitions=2",
 			    "--out=" + folder], capture_output=True, text=True, timeout=120)
@@ -201,10 +202,28 @@ def _():
 	assert len(row) == 1, sec[:2000]
 	cells = [c.strip() for c in row[0].split("|")]
 	assert cells[col] == want, (cells, col, want)
+	# the hand-off: Python's Lock is a named POSIX semaphore (size 0 on the C side)
+	py = times("handoff/py-lock/block/compact/size:64/pool:1", load(folder))
+	with open(os.path.join(folder, "bench.json")) as f:
+		doc = json.load(f)
+	# a lock moves no payload: whatever size the C case carries
+	raw = [e["real_time"] for e in doc["benchmarks"]
+	       if re.match(r"handoff/posix-sem-named/block/compact/size:\d+/pool:1/manual_time$",
+			   e["run_name"]) and e["run_type"] == "iteration"]
+	assert len(py) == 2 and len(raw) == 2, (py, raw)
+	row = [ln for ln in sec.splitlines() if ln.startswith("| handoff | py-lock | posix-sem-named |")]
+	assert len(row) == 1, sec[:2000]
+	cells = [c.strip() for c in row[0].split("|")]
+	assert cells[col] == "%.2f" % (median(py) / median(raw)), (cells, py, raw)
 	with open(os.path.join(folder, "report.tex")) as f:
 		assert "Python beside the raw mechanisms" in f.read()
 	if shutil.which("gnuplot"):
 		assert os.path.exists(os.path.join(folder, "plots", "python-overhead.png"))
+		# Python's points on the C rows' axes: every round trip side by side
+		with open(os.path.join(folder, "plots", "gp", "roundtrip-block.gp")) as f:
+			gp = f.read()
+		for name in ("'unix-stream'", "'posix-sem-named'", "'py-pipe'", "'py-lock'"):
+			assert name in gp, name
 
 
 BAD = [
