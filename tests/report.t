@@ -545,6 +545,10 @@ def _():
 	assert gp_points(gp, "handoff (Python), 64 B") == [[7, 42.0, 42.0,
 							   67.2]]
 	assert [p[1] for p in gp_points(gp, "handoff")] == [23.0, 30.0, 19.0]
+	# spin: the hand-off beside the cache-line floor (micro/cacheline)
+	gp = gp_of("roundtrip-spin")
+	assert gp_points(gp, "handoff") == [[1, 0.4, 0.4, 0.64]]
+	assert gp_points(gp, "cacheline (floor)") == [[2, 0.5, 0.5, 0.8]]
 	md = epsilon_md()
 	assert "](plots/roundtrip-block.png)" in md
 	assert "](plots/roundtrip-spin.png)" in md

@@ -98,6 +98,20 @@ def round_trips_side_by_side(run, waits, skipped):
 						    if sizes[0] else "")
 				col, pt, _ = LOOKS[len(series) % len(LOOKS)]
 				series.append(GroupSeries(label, pts, (col, pt, 1)))
+		# a round-trip workload's own case listed under another one
+		# (the cache-line floor under micro): the floor of the figure
+		for c in sorted((c for c in run.cases.values()
+				 if c.ok and c.parsed and c.impl in ws and
+				 c.wait == wait and c.pool == 1 and
+				 c.placement == place and c.median("p50_ns")),
+				key=lambda c: c.name):
+			p50, p99 = c.median("p50_ns"), c.median("p99_ns")
+			x += 1
+			tics.append((x, c.impl))
+			col, pt, _ = LOOKS[len(series) % len(LOOKS)]
+			series.append(GroupSeries("%s (floor)" % c.impl, [(
+				x, p50 / 1e3, p50 / 1e3, (p99 or p50) / 1e3)],
+				(col, pt, 1)))
 		if not series:
 			continue
 		ylab = "round trip (µs)"
