@@ -9,8 +9,8 @@
  *   a writer fills the data, then ipc_store_release()s the index;
  *   a reader ipc_load_acquire()s the index, then reads the data.
  * A sleeper/waker pair (futex) needs a full fence on both sides (Dekker):
- *   waker: publish; ipc_fence_full(); read "waiters"
- *   sleeper: increment "waiters" (seq_cst RMW); re-check; futex_wait.
+ *   waker: publish; ipc_fence_full(); read the sleepers' flag
+ *   sleeper: raise the flag (seq_cst RMW); re-check; futex_wait.
  */
 #ifndef IPCLAB_ATOMICS_H
 #define IPCLAB_ATOMICS_H
@@ -39,6 +39,8 @@
 
 #define ipc_fetch_add(p, v)	atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
 #define ipc_fetch_sub(p, v)	atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
+/* Swap in v, return the old value (seq_cst: also a full barrier). */
+#define ipc_exchange(p, v)	atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 
 /*
  * GCC refuses atomic_thread_fence under -fsanitize=thread (-Werror=tsan:

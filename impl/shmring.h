@@ -78,12 +78,14 @@ struct shmring_ctl {
 	_Atomic uint64_t cons_tail;                        /* freed up to */
 
 	/* Futex words: consumers sleep on data_seq, producers on space_seq.
-	 * A side bumps the other's seq and calls FUTEX_WAKE only when the
-	 * waiters count is non-zero. */
+	 * A sleeper raises its side's armed flag before its last re-check; a
+	 * side that moved its index takes the other's flag down (exchange)
+	 * and, only if it was up, bumps the seq and calls FUTEX_WAKE.  Wakes
+	 * of a streaming sender are coalesced (shmring.c, SHMRING_WAKE_BATCH). */
 	alignas(IPC_CACHELINE) _Atomic uint32_t data_seq;
-	_Atomic uint32_t data_waiters;
+	_Atomic uint32_t data_armed;
 	alignas(IPC_CACHELINE) _Atomic uint32_t space_seq;
-	_Atomic uint32_t space_waiters;
+	_Atomic uint32_t space_armed;
 
 	/* Who is attached: pids per side (0: free slot), and how many
 	 * attaches each side has seen (peer death is only declared once all

@@ -530,6 +530,82 @@ static void test_spsc_hybrid(void **state)
 	spsc_run(IPC_WAIT_HYBRID, 8, SMALL_MAX, SPSC_MSGS);
 }
 
+/* Bursts then silence (block, hybrid): a sender may defer the wake-up of
+ * a receiver that sleeps short while it streams; the last messages of a
+ * burst must still arrive while the sender sits idle (attached, silent
+ * until the receiver acknowledges the whole burst).  A stranded message
+ * shows as -ETIMEDOUT. */
+#define BURSTS 30u
+#define BURST_MSGS 400u
+#define BURST_TIMEOUT_MS 3000u
+
+struct burst_arg {
+	void *ch;
+	int ack_r; /* one byte per burst received whole */
+};
+
+static int burst_sender(void *arg)
+{
+	struct burst_arg *a = arg;
+	uint8_t m[64];
+	char err[IPC_ERRLEN], b;
+	void *s;
+
+	if (R->attach(a->ch, IPC_SEND, &s, err))
+		return 10;
+	for (uint32_t k = 0; k < BURSTS; k++) {
+		for (uint32_t i = 0; i < BURST_MSGS; i++) {
+			fill(m, sizeof(m), 7, k * BURST_MSGS + i);
+			if (R->send(s, m, sizeof(m)))
+				return 11;
+		}
+		if (read(a->ack_r, &b, 1) != 1)
+			return 12;
+	}
+	R->detach(s);
+	return 0;
+}
+
+static void bursts_run(enum ipc_wait w)
+{
+	void *ch = make(64, BURST_MSGS, 1, 1, w, BURST_TIMEOUT_MS);
+	int ack[2];
+	struct burst_arg a = { .ch = ch };
+	uint8_t m[64];
+	pid_t pid;
+	void *r;
+
+	assert_int_equal(pipe(ack), 0);
+	a.ack_r = ack[0];
+	pid = spawn(burst_sender, &a);
+	assert_true(pid > 0);
+	close(ack[0]);
+	r = end_of(ch, IPC_RECV);
+	for (uint32_t k = 0; k < BURSTS; k++) {
+		for (uint32_t i = 0; i < BURST_MSGS; i++) {
+			uint32_t id = 0, seq = 0;
+			ssize_t n = R->recv(r, m, sizeof(m));
+
+			if (n != (ssize_t)sizeof(m) || !check(m, (size_t)n, &id, &seq) ||
+			    id != 7 || seq != k * BURST_MSGS + i) {
+				print_error("burst %u message %u: got %zd, id %u seq %u\n", k, i, n, id, seq);
+				kill(pid, SIGKILL);
+				reap(pid);
+				fail();
+			}
+		}
+		assert_int_equal(write(ack[1], "k", 1), 1);
+	}
+	assert_int_equal(R->recv(r, m, sizeof(m)), -EPIPE);
+	assert_int_equal(reap(pid), 0);
+	close(ack[1]);
+	R->detach(r);
+	R->destroy(ch);
+}
+
+static void test_bursts_block(void **s)  { (void)s; bursts_run(IPC_WAIT_BLOCK); }
+static void test_bursts_hybrid(void **s) { (void)s; bursts_run(IPC_WAIT_HYBRID); }
+
 /* The conformance sizes and the maximum, 1 MiB, across processes. */
 static void test_big(void **state)
 {
@@ -1200,6 +1276,8 @@ int main(void)
 		NT("shmring: SPSC 100000 msgs across processes, spin", test_spsc_spin),
 		NT("shmring: SPSC 100000 msgs across processes, block", test_spsc_block),
 		NT("shmring: SPSC 100000 msgs across processes, hybrid", test_spsc_hybrid),
+		NT("shmring: bursts then silence, none stranded by deferred wakes, block", test_bursts_block),
+		NT("shmring: bursts then silence, none stranded by deferred wakes, hybrid", test_bursts_hybrid),
 		NT("shmring: sizes 16..4097, 65536, 1 MiB across processes byte-exact", test_big),
 		NT("shmring: fan-in 4x1 exactly once, spin", test_fanin_spin),
 		NT("shmring: fan-in 4x1 exactly once, block", test_fanin_block),
