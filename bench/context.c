@@ -215,10 +215,11 @@ void context_add(const struct selection *sel, const struct suite *suite, const s
 	gb_add_context("ipclab_latency", buf);
 	gb_add_context("ipclab_workers", "process: one forked process per worker (default; left out of names); "
 		       "thread: threads of one forked process (names end /workers:thread, labels say workers=thread)");
-	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (CLOCK_MONOTONIC around each timed round), per message (per round trip for pingpong)");
+	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (the harness clock, ipclab_clock, around each timed round), per message (per round trip for pingpong)");
 
 	if (clk_calibrate(&ci) == 0) {
 		gb_add_context("ipclab_clock", ci.name);
+		gb_add_context("ipclab_clock_choice", clk_describe());
 		snprintf(buf, sizeof(buf), "%.1f", ci.read_cost_ns);
 		gb_add_context("ipclab_clock_read_ns", buf);
 		add_ctx_u("ipclab_clock_resolution_ns", (unsigned long)ci.resolution_ns);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "context.h"
 #include "gbench.h"
 #include "outdir.h"
@@ -314,6 +315,7 @@ int main(int argc, char **argv)
 
 	rf.cfg.hist_dir = sel->out; /* every kept repetition's .hgrm in its hist/ */
 	runner_order_text(&rf.cfg, order, sizeof(order));
+	clk_init(NULL); /* the clock every process will stamp with (before any fork) */
 	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
 							     .min_time = min_time, .order = order });
 	runner_context(&rf.cfg);

@@ -38,6 +38,17 @@ static void fail(struct gb_state *st, struct suite_case *c, const char *why)
 	}
 }
 
+/* A TSC clock that disagrees with CLOCK_MONOTONIC by the end of a case
+ * marks that case (counter clock_drift = 1; absent when the check passed
+ * or the clock is CLOCK_MONOTONIC). */
+static void mark_clock_drift(struct gb_state *st)
+{
+	struct clk_drift d;
+
+	if (clk_check(&d) == 0 && d.drifted)
+		gb_counter(st, "clock_drift", 1, GB_COUNTER_DEFAULT);
+}
+
 /* The case function: one call is one round of gb_max_iterations()
  * iterations.  The case is opened by the first call of a repetition and
  * stays open for the calls that size it (Google Benchmark's 1, 10, 100, ...
@@ -62,6 +73,7 @@ static void run_case(struct gb_state *st, void *arg)
 	}
 	if (c->micro) {
 		micro_run(st, c);
+		mark_clock_drift(st);
 		return;
 	}
 	if (c->spec.workload->pair_matrix) {
@@ -97,6 +109,7 @@ static void run_case(struct gb_state *st, void *arg)
 		result_from_round(&res, round, c->run);
 		suite_report(st, &res);
 		suite_keep_hist(c, &round->lat);
+		mark_clock_drift(st);
 	}
 	free(round);
 }

@@ -3,6 +3,8 @@
  * bound anywhere: machines here are shared and noisy. */
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,7 +96,7 @@ static void test_calibrate(void **state)
 	memset(&ci, 0xa5, sizeof(ci)); /* garbage that must be overwritten */
 	assert_int_equal(clk_calibrate(&ci), 0);
 	assert_non_null(ci.name);
-	assert_string_equal(ci.name, CLK_NAME);
+	assert_string_equal(ci.name, clk_state.tsc ? CLK_NAME_TSC : CLK_NAME);
 	assert_true(isfinite(ci.read_cost_ns) && ci.read_cost_ns > 0);
 	assert_true(ci.resolution_ns >= 1);
 	assert_true(ci.min_step_ns >= 1);
@@ -183,6 +185,119 @@ static void test_sleep_signals(void **state)
 	}
 }
 
+/* The clock chosen by clk_init() follows CLOCK_MONOTONIC: over a sleep,
+ * both advance by the same amount (within 1%, far beyond calibration error
+ * and far below a wrong rate), and the drift check agrees. */
+static void test_choice_tracks_monotonic(void **state)
+{
+	uint64_t m0, c0, m1, c1;
+	double dm, dc;
+	struct clk_drift d;
+
+	(void)state;
+	m0 = clk_mono_ns();
+	c0 = clk_now_ns();
+	clk_sleep_ns(50 * 1000 * 1000);
+	c1 = clk_now_ns();
+	m1 = clk_mono_ns();
+	dm = (double)(m1 - m0);
+	dc = (double)(c1 - c0);
+	if (dc < dm * 0.99 || dc > dm * 1.01) {
+		print_error("%s: clock advanced %.0f ns while CLOCK_MONOTONIC advanced %.0f ns\n",
+			    clk_describe(), dc, dm);
+		fail();
+	}
+	if (clk_state.tsc) {
+		assert_int_equal(clk_check(&d), 0);
+		assert_true(d.elapsed_s > 0);
+		if (d.drifted) {
+			print_error("%s: drift %.1f ppm (%.0f ns) right after calibration\n",
+				    clk_describe(), d.ppm, d.offset_ns);
+			fail();
+		}
+	} else {
+		assert_int_equal(clk_check(&d), -ENOTSUP);
+		assert_false(d.drifted);
+	}
+}
+
+/* A TSC whose rate is off by 2% is found by clk_check() within 30 ms. */
+static void test_drift_found(void **state)
+{
+	struct clk_state saved = clk_state;
+	struct clk_drift d;
+
+	(void)state;
+	if (!clk_state.tsc) {
+		print_message("# clock: no TSC clock here (%s): drift check not exercised\n", clk_describe());
+		skip();
+	}
+	clk_state.mult += clk_state.mult / 50;
+	clk_sleep_ns(30 * 1000 * 1000);
+	assert_int_equal(clk_check(&d), 0);
+	clk_state = saved;
+	if (!d.drifted) {
+		print_error("a 2%% rate error was not flagged: %.1f ppm, %.0f ns over %.3f s\n",
+			    d.ppm, d.offset_ns, d.elapsed_s);
+		fail();
+	}
+	assert_true(d.ppm > 10000);
+}
+
+/* IPCLAB_CLOCK=monotonic forces the fallback, and says so; the default
+ * choice is restored afterwards for the other tests. */
+static void test_forced_monotonic(void **state)
+{
+	struct clk_choice ch;
+	char saved[400];
+
+	(void)state;
+	snprintf(saved, sizeof(saved), "%s", clk_describe());
+	setenv("IPCLAB_CLOCK", "monotonic", 1);
+	clk_init(&ch);
+	unsetenv("IPCLAB_CLOCK");
+	assert_false(ch.tsc);
+	assert_false(clk_state.tsc);
+	assert_non_null(strstr(clk_describe(), "IPCLAB_CLOCK=monotonic"));
+	assert_int_equal(strncmp(clk_describe(), CLK_NAME, strlen(CLK_NAME)), 0);
+	clk_init(&ch);
+	assert_string_equal(clk_describe(), ch.why);
+	assert_int_equal(ch.tsc, clk_state.tsc);
+	if (ch.tsc) {
+		assert_true(ch.invariant);
+		assert_true(ch.kernel_tsc || ch.cross_cpu_ok);
+		assert_true(ch.tsc_mhz > 1.0);
+	}
+	(void)saved;
+}
+
+/* The cross-CPU check between the first two allowed CPUs passes on a
+ * machine whose kernel or whose check already trusted the TSC. */
+static void test_cross_check(void **state)
+{
+	cpu_set_t set;
+	int cpus[2], n = 0, rc;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	if (n < 2 || !clk_state.tsc) {
+		print_message("# clock: %s: cross-CPU check not exercised\n",
+			      n < 2 ? "one CPU" : clk_describe());
+		skip();
+	}
+	rc = clk_tsc_cross_check(cpus[0], cpus[1], 2000);
+	if (rc == -ETIMEDOUT) {
+		print_message("# clock: cross-CPU check ran out of time (loaded machine)\n");
+		skip();
+	}
+	assert_int_equal(rc, 1);
+	/* The check refuses what it cannot do. */
+	assert_true(clk_tsc_cross_check(-1, cpus[1], 10) < 0);
+}
+
 /* cmocka names a test after its function; ours start with "clock: ". */
 #define T(name, fn) { name, fn, NULL, NULL, NULL }
 
@@ -194,8 +309,13 @@ int main(void)
 		T("clock: calibrate fills every field", test_calibrate),
 		T("clock: sleep lasts at least the asked time", test_sleep_lower_bound),
 		T("clock: sleep restarts after signals", test_sleep_signals),
+		T("clock: the chosen clock tracks CLOCK_MONOTONIC", test_choice_tracks_monotonic),
+		T("clock: a TSC at a wrong rate is flagged as drift", test_drift_found),
+		T("clock: IPCLAB_CLOCK=monotonic forces the fallback", test_forced_monotonic),
+		T("clock: cross-CPU TSC check passes where the TSC is used", test_cross_check),
 	};
 
 	alarm(TEST_ALARM_S);
+	clk_init(NULL); /* as ipclab does: every test runs on the chosen clock */
 	return tap_run("clock", tests, sizeof(tests) / sizeof(tests[0]));
 }
