@@ -24,6 +24,7 @@
 	X(wl_matrix) \
 	X(wl_ring) \
 	X(wl_cacheline) \
+	X(wl_copyfloor) \
 	X(wl_handoff) \
 	X(wl_contend) \
 	X(wl_barrier) \
