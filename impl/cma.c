@@ -25,17 +25,14 @@
  * with ESRCH (-EPIPE).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
-#include "peerwatch.h"
 #include "slotring.h"
 
 #define CMA_NAME "cma"
@@ -51,16 +48,6 @@ struct cma_hdr {
 	uint64_t recv_base;
 };
 
-struct cma_chan {
-	int memfd;
-	int efd[2];
-	size_t ctl_size, map_size, stride, max_msg;
-	uint64_t nslots;
-	pid_t creator;
-	enum ipc_wait wait;
-	unsigned timeout_ms;
-	struct fdio_alive alive;
-};
 
 struct cma_end {
 	struct slotring_end ring;
@@ -71,8 +58,7 @@ struct cma_end {
 	size_t slots_size;
 	pid_t peer;               /* sender: the receiver, once ready */
 	int efd[2];
-	int alive_w, peer_r;
-	struct peerwatch *watch;
+	struct slotring_link link;
 };
 
 static int cma_caps(struct ipc_caps *caps, char *err)
@@ -85,88 +71,18 @@ static int cma_caps(struct ipc_caps *caps, char *err)
 	return 0;
 }
 
-static void cma_forget(void *chan)
-{
-	struct cma_chan *c = chan;
-
-	if (!c)
-		return;
-	if (c->memfd >= 0)
-		close(c->memfd);
-	c->memfd = -1;
-	for (int i = 0; i < 2; i++) {
-		if (c->efd[i] >= 0)
-			close(c->efd[i]);
-		c->efd[i] = -1;
-	}
-	fdio_alive_close(&c->alive);
-}
-
-static void cma_destroy(void *chan)
-{
-	cma_forget(chan);
-	free(chan);
-}
-
-/* 0 or -errno; on error nothing is left. */
+/* 0 or -errno; on error nothing is left.  The memfd holds the header and
+ * the ring's control; the slots are the receiver's own memory. */
 static int cma_create(const struct ipc_params *p, void **chan, char *err)
 {
+	struct slotring_memfd_chan *c = NULL;
 	struct ipc_caps caps;
-	struct cma_chan *c;
-	void *map;
 	int ret;
 
 	cma_caps(&caps, NULL);
-	ret = fdio_check_params(CMA_NAME, &caps, p, err);
-	if (ret)
-		return ret;
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		fdio_err(err, CMA_NAME ": out of memory");
-		return -ENOMEM;
-	}
-	c->memfd = c->efd[0] = c->efd[1] = -1;
-	fdio_alive_reset(&c->alive);
-	c->creator = getpid();
-	c->wait = p->wait;
-	c->timeout_ms = p->timeout_ms;
-	c->max_msg = p->max_msg;
-	ret = slotring_geometry(CMA_NAME, p->max_msg, p->depth, &c->nslots, &c->stride,
-				&c->ctl_size, err);
-	if (ret)
-		goto err;
-	c->map_size = CMA_HDR_SIZE + c->ctl_size;
-	c->memfd = memfd_create("ipclab-cma", MFD_CLOEXEC);
-	if (c->memfd < 0 || ftruncate(c->memfd, (off_t)c->map_size)) {
-		ret = -errno;
-		fdio_err(err, CMA_NAME ": memfd: %s", strerror(errno));
-		goto err;
-	}
-	map = mmap(NULL, c->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->memfd, 0);
-	if (map == MAP_FAILED) {
-		ret = -errno;
-		fdio_err(err, CMA_NAME ": mmap: %s", strerror(errno));
-		goto err;
-	}
-	slotring_init((struct slotring_ctl *)((char *)map + CMA_HDR_SIZE), c->nslots);
-	munmap(map, c->map_size);
-	for (int i = 0; i < 2; i++) {
-		c->efd[i] = eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
-		if (c->efd[i] < 0) {
-			ret = -errno;
-			fdio_err(err, CMA_NAME ": eventfd: %s", strerror(errno));
-			goto err;
-		}
-	}
-	ret = fdio_alive_open(&c->alive);
-	if (ret) {
-		fdio_err(err, CMA_NAME ": pipe: %s", strerror(-ret));
-		goto err;
-	}
-	*chan = c;
-	return 0;
-err:
-	cma_destroy(c);
+	ret = slotring_memfd_create(CMA_NAME, &caps, p, CMA_HDR_SIZE, 0, &c, err);
+	if (ret == 0)
+		*chan = c;
 	return ret;
 }
 
@@ -191,7 +107,7 @@ static void cma_detach(void *end)
 
 	if (!e)
 		return;
-	peerwatch_stop(e->watch);
+	slotring_link_detach(&e->link);
 	if (e->map)
 		munmap(e->map, e->map_size);
 	if (e->slots)
@@ -199,16 +115,12 @@ static void cma_detach(void *end)
 	for (int i = 0; i < 2; i++)
 		if (e->efd[i] >= 0)
 			close(e->efd[i]);
-	if (e->alive_w >= 0)
-		close(e->alive_w);
-	if (e->peer_r >= 0)
-		close(e->peer_r);
 	free(e);
 }
 
 static int cma_attach(void *chan, enum ipc_role role, void **end, char *err)
 {
-	struct cma_chan *c = chan;
+	struct slotring_memfd_chan *c = chan;
 	struct cma_end *e;
 	int ret;
 
@@ -216,33 +128,17 @@ static int cma_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, CMA_NAME ": bad role %d", (int)role);
 		return -EINVAL;
 	}
-	if (c->memfd < 0) {
-		fdio_err(err, CMA_NAME ": attach after forget");
-		return -EBADF;
-	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		fdio_err(err, CMA_NAME ": out of memory");
 		return -ENOMEM;
 	}
-	e->efd[0] = e->efd[1] = e->alive_w = e->peer_r = -1;
+	slotring_link_reset(&e->link);
 	e->map_size = c->map_size;
-	e->map = mmap(NULL, c->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->memfd, 0);
-	if (e->map == MAP_FAILED) {
-		e->map = NULL;
-		ret = -errno;
-		fdio_err(err, CMA_NAME ": mmap: %s", strerror(errno));
+	ret = slotring_memfd_open(c, &e->map, e->efd, CMA_NAME, err);
+	if (ret)
 		goto err;
-	}
 	e->hdr = e->map;
-	for (int i = 0; i < 2; i++) {
-		e->efd[i] = fcntl(c->efd[i], F_DUPFD_CLOEXEC, 0);
-		if (e->efd[i] < 0) {
-			ret = -errno;
-			fdio_err(err, CMA_NAME ": dup: %s", strerror(errno));
-			goto err;
-		}
-	}
 	if (role == IPC_RECV) {
 		e->slots_size = (size_t)c->nslots * c->stride;
 		e->slots = mmap(NULL, e->slots_size, PROT_READ | PROT_WRITE,
@@ -255,11 +151,6 @@ static int cma_attach(void *chan, enum ipc_role role, void **end, char *err)
 			goto err;
 		}
 	}
-	ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator, &e->alive_w, &e->peer_r);
-	if (ret) {
-		fdio_err(err, CMA_NAME ": dup: %s", strerror(-ret));
-		goto err;
-	}
 	e->ring = (struct slotring_end){
 		.ctl = (struct slotring_ctl *)((char *)e->map + CMA_HDR_SIZE),
 		.data = e->slots,
@@ -269,19 +160,15 @@ static int cma_attach(void *chan, enum ipc_role role, void **end, char *err)
 		.is_recv = role == IPC_RECV,
 		.spin = c->wait == IPC_WAIT_SPIN,
 		.timeout_ms = c->timeout_ms,
-		.peer_r = e->peer_r,
 		.wake = &slotring_eventfd_wake,
 		.wake_ctx = e->efd,
 		.put = role == IPC_SEND ? cma_put : NULL,
 		.put_ctx = e,
 	};
-	if (!e->ring.spin) {
-		ret = peerwatch_start(&e->watch, e->peer_r, slotring_on_gone, &e->ring);
-		if (ret) {
-			fdio_err(err, CMA_NAME ": peer-watch thread: %s", strerror(-ret));
-			goto err;
-		}
-	}
+	ret = slotring_link_attach(&e->link, &e->ring, &c->alive, role, getpid() != c->creator,
+				   CMA_NAME, err);
+	if (ret)
+		goto err;
 	if (role == IPC_RECV) {
 		e->hdr->recv_pid = (int32_t)getpid();
 		e->hdr->recv_base = (uint64_t)(uintptr_t)e->slots;
@@ -303,7 +190,7 @@ static int cma_wait_ready(struct cma_end *e)
 		fdio_now_ns() + (uint64_t)e->ring.timeout_ms * 1000000u : 0;
 
 	while (!atomic_load_explicit(&e->hdr->ready, memory_order_acquire)) {
-		if (fdio_peer_gone(e->peer_r))
+		if (fdio_peer_gone(e->link.peer_r))
 			return -EPIPE;
 		if (deadline && fdio_now_ns() >= deadline)
 			return -ETIMEDOUT;
@@ -341,6 +228,6 @@ const struct ipc_ops ipc_cma_ops = {
 	.send = cma_send,
 	.recv = cma_recv,
 	.detach = cma_detach,
-	.forget = cma_forget,
-	.destroy = cma_destroy,
+	.forget = slotring_memfd_forget,
+	.destroy = slotring_memfd_destroy,
 };

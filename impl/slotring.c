@@ -1,9 +1,15 @@
 /* slotring.c - the shared slot ring of slotring.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fdio.h"
+#include "peerwatch.h"
 #include "slotring.h"
 
 #define SLOTRING_ALIGN 64u
@@ -244,3 +250,159 @@ static void efd_post(void *ctx, enum slotring_which which)
 }
 
 const struct slotring_wake_ops slotring_eventfd_wake = { .wait = efd_wait, .post = efd_post };
+
+/* ---- what the slot-ring mechanisms share ---------------------------------- */
+
+void slotring_link_reset(struct slotring_link *l)
+{
+	l->alive_w = l->peer_r = -1;
+	l->watch = NULL;
+}
+
+int slotring_link_attach(struct slotring_link *l, struct slotring_end *e, struct fdio_alive *alive,
+			 enum ipc_role role, int child, const char *name, char *err)
+{
+	int ret = fdio_alive_attach(alive, role, child, &l->alive_w, &l->peer_r);
+
+	if (ret) {
+		fdio_err(err, "%s: dup: %s", name, strerror(-ret));
+		return ret;
+	}
+	e->peer_r = l->peer_r;
+	if (!e->spin) {
+		ret = peerwatch_start(&l->watch, l->peer_r, slotring_on_gone, e);
+		if (ret) {
+			fdio_err(err, "%s: peer-watch thread: %s", name, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void slotring_link_detach(struct slotring_link *l)
+{
+	peerwatch_stop(l->watch);
+	l->watch = NULL;
+	if (l->alive_w >= 0)
+		close(l->alive_w);
+	if (l->peer_r >= 0)
+		close(l->peer_r);
+	l->alive_w = l->peer_r = -1;
+}
+
+void slotring_memfd_forget(void *chan)
+{
+	struct slotring_memfd_chan *c = chan;
+
+	if (!c)
+		return;
+	if (c->memfd >= 0)
+		close(c->memfd);
+	c->memfd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (c->efd[i] >= 0)
+			close(c->efd[i]);
+		c->efd[i] = -1;
+	}
+	fdio_alive_close(&c->alive);
+}
+
+void slotring_memfd_destroy(void *chan)
+{
+	slotring_memfd_forget(chan);
+	free(chan);
+}
+
+int slotring_memfd_create(const char *name, const struct ipc_caps *caps, const struct ipc_params *p,
+			  size_t hdr_size, int slots_in_memfd, struct slotring_memfd_chan **chan, char *err)
+{
+	struct slotring_memfd_chan *c;
+	char memfd_name[64];
+	size_t init_len;
+	void *map;
+	int ret = fdio_check_params(name, caps, p, err);
+
+	if (ret)
+		return ret;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		fdio_err(err, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	c->memfd = c->efd[0] = c->efd[1] = -1;
+	fdio_alive_reset(&c->alive);
+	c->creator = getpid();
+	c->wait = p->wait;
+	c->timeout_ms = p->timeout_ms;
+	c->max_msg = p->max_msg;
+	c->hdr_size = hdr_size;
+	ret = slotring_geometry(name, p->max_msg, p->depth, &c->nslots, &c->stride, &c->ctl_size, err);
+	if (ret)
+		goto err;
+	if (slots_in_memfd) /* the slots start on a page of their own */
+		c->ctl_size = (hdr_size + c->ctl_size + 4095) / 4096 * 4096 - hdr_size;
+	init_len = hdr_size + c->ctl_size;
+	c->map_size = init_len + (slots_in_memfd ? (size_t)c->nslots * c->stride : 0);
+	snprintf(memfd_name, sizeof(memfd_name), "ipclab-%s", name);
+	c->memfd = memfd_create(memfd_name, MFD_CLOEXEC);
+	if (c->memfd < 0 || ftruncate(c->memfd, (off_t)c->map_size)) {
+		ret = -errno;
+		fdio_err(err, "%s: memfd of %zu bytes: %s", name, c->map_size, strerror(errno));
+		goto err;
+	}
+	map = mmap(NULL, init_len, PROT_READ | PROT_WRITE, MAP_SHARED, c->memfd, 0);
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		fdio_err(err, "%s: mmap: %s", name, strerror(errno));
+		goto err;
+	}
+	slotring_init((struct slotring_ctl *)((char *)map + hdr_size), c->nslots);
+	munmap(map, init_len);
+	for (int i = 0; i < 2; i++) {
+		c->efd[i] = eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
+		if (c->efd[i] < 0) {
+			ret = -errno;
+			fdio_err(err, "%s: eventfd: %s", name, strerror(errno));
+			goto err;
+		}
+	}
+	ret = fdio_alive_open(&c->alive);
+	if (ret) {
+		fdio_err(err, "%s: pipe: %s", name, strerror(-ret));
+		goto err;
+	}
+	*chan = c;
+	return 0;
+err:
+	slotring_memfd_destroy(c);
+	return ret;
+}
+
+int slotring_memfd_open(const struct slotring_memfd_chan *c, void **map, int efd[2],
+			const char *name, char *err)
+{
+	*map = NULL;
+	efd[0] = efd[1] = -1;
+	if (c->memfd < 0) {
+		fdio_err(err, "%s: attach after forget", name);
+		return -EBADF;
+	}
+	*map = mmap(NULL, c->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->memfd, 0);
+	if (*map == MAP_FAILED) {
+		int e = errno;
+
+		*map = NULL;
+		fdio_err(err, "%s: mmap: %s", name, strerror(e));
+		return -e;
+	}
+	for (int i = 0; i < 2; i++) {
+		efd[i] = fcntl(c->efd[i], F_DUPFD_CLOEXEC, 0);
+		if (efd[i] < 0) {
+			int e = errno;
+
+			fdio_err(err, "%s: dup: %s", name, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}

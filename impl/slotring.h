@@ -45,6 +45,7 @@
 #include <sys/types.h>
 
 #include "atomics.h"
+#include "fdio.h"
 
 /* Largest message: 1 MiB, as shmring (the largest size of the full
  * profile), so the rows compare up to it. */
@@ -123,5 +124,64 @@ ssize_t slotring_recv(struct slotring_end *e, void *buf, size_t cap);
 /* peerwatch on_gone for an end: sets gone, wakes this role's sleepers;
  * 1 while some are still asleep. */
 int slotring_on_gone(void *end);
+
+/* ---- what the slot-ring mechanisms (eventfd, sysv-shm, cma) share ------ */
+
+struct peerwatch;
+
+/* Per end, besides the ring: this role's liveness pipe and the other
+ * role's (fdio.h), and for a blocking end the peer-watch thread that
+ * wakes it when the other role is gone (peerwatch.h). */
+struct slotring_link {
+	int alive_w, peer_r;
+	struct peerwatch *watch;
+};
+
+/* Nothing held yet (call before anything can fail). */
+void slotring_link_reset(struct slotring_link *l);
+/*
+ * Join role's liveness pipes (child: this process is not the one that
+ * created the channel), set e->peer_r, and for a blocking end (e->spin 0)
+ * start the peer-watch thread on e, which must stay where it is until
+ * slotring_link_detach.  0, or -errno with a line in err starting with
+ * name; what was taken is released by slotring_link_detach.
+ */
+int slotring_link_attach(struct slotring_link *l, struct slotring_end *e, struct fdio_alive *alive,
+			 enum ipc_role role, int child, const char *name, char *err);
+/* Stop the thread, close the pipes. */
+void slotring_link_detach(struct slotring_link *l);
+
+/*
+ * The channel of eventfd and cma: a memfd holding hdr_size bytes of the
+ * mechanism's own, the control block, and (slots_in_memfd) the slots;
+ * two eventfds (EFD_SEMAPHORE, indexed by enum slotring_which) for block
+ * waits; liveness pipes.
+ */
+struct slotring_memfd_chan {
+	int memfd;          /* -1 once forgotten */
+	int efd[2];
+	size_t hdr_size;    /* control block at this offset */
+	size_t ctl_size, map_size, stride, max_msg;
+	uint64_t nslots;
+	pid_t creator;
+	enum ipc_wait wait;
+	unsigned timeout_ms;
+	struct fdio_alive alive;
+};
+
+/* Check p against caps, lay out and initialise the memfd, make the
+ * eventfds and pipes.  0, or -errno with a line in err starting with name;
+ * on error nothing is left. */
+int slotring_memfd_create(const char *name, const struct ipc_caps *caps, const struct ipc_params *p, size_t hdr_size,
+			  int slots_in_memfd, struct slotring_memfd_chan **chan, char *err);
+/* As ipc_ops forget / destroy. */
+void slotring_memfd_forget(void *chan);
+void slotring_memfd_destroy(void *chan);
+/* In an attaching process: map the whole memfd (*map, munmap map_size)
+ * and duplicate the eventfds into efd.  0, or -errno with a line in err
+ * starting with name (what was taken is left for the caller to release:
+ * *map NULL and efd -1 where nothing was). */
+int slotring_memfd_open(const struct slotring_memfd_chan *c, void **map, int efd[2],
+			const char *name, char *err);
 
 #endif

@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "peerwatch.h"
 #include "slotring.h"
 
 #define SVSHM_NAME "sysv-shm"
@@ -58,8 +57,7 @@ struct svshm_end {
 	int semid;
 	struct timespec timeout;  /* semtimedop's, when timeout_ms */
 	int timed;
-	int alive_w, peer_r;
-	struct peerwatch *watch;
+	struct slotring_link link;
 };
 
 struct svshm_limits {
@@ -260,13 +258,9 @@ static void svshm_detach(void *end)
 
 	if (!e)
 		return;
-	peerwatch_stop(e->watch);
+	slotring_link_detach(&e->link);
 	if (e->map)
 		shmdt(e->map);
-	if (e->alive_w >= 0)
-		close(e->alive_w);
-	if (e->peer_r >= 0)
-		close(e->peer_r);
 	free(e);
 }
 
@@ -289,7 +283,7 @@ static int svshm_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, SVSHM_NAME ": out of memory");
 		return -ENOMEM;
 	}
-	e->alive_w = e->peer_r = -1;
+	slotring_link_reset(&e->link);
 	e->semid = c->semid;
 	e->timed = c->timeout_ms != 0;
 	e->timeout.tv_sec = c->timeout_ms / 1000;
@@ -301,11 +295,6 @@ static int svshm_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, SVSHM_NAME ": shmat: %s", strerror(errno));
 		goto err;
 	}
-	ret = fdio_alive_attach(&c->alive, role, getpid() != c->creator, &e->alive_w, &e->peer_r);
-	if (ret) {
-		fdio_err(err, SVSHM_NAME ": dup: %s", strerror(-ret));
-		goto err;
-	}
 	e->ring = (struct slotring_end){
 		.ctl = e->map,
 		.data = (unsigned char *)e->map + c->ctl_size,
@@ -315,17 +304,13 @@ static int svshm_attach(void *chan, enum ipc_role role, void **end, char *err)
 		.is_recv = role == IPC_RECV,
 		.spin = c->wait == IPC_WAIT_SPIN,
 		.timeout_ms = c->timeout_ms,
-		.peer_r = e->peer_r,
 		.wake = &svshm_wake,
 		.wake_ctx = e,
 	};
-	if (!e->ring.spin) {
-		ret = peerwatch_start(&e->watch, e->peer_r, slotring_on_gone, &e->ring);
-		if (ret) {
-			fdio_err(err, SVSHM_NAME ": peer-watch thread: %s", strerror(-ret));
-			goto err;
-		}
-	}
+	ret = slotring_link_attach(&e->link, &e->ring, &c->alive, role, getpid() != c->creator,
+				   SVSHM_NAME, err);
+	if (ret)
+		goto err;
 	*end = e;
 	return 0;
 err:
