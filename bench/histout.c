@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "histout.h"
+#include "sig.h"
 
 int histout_file_name(const char *case_name, unsigned rep, char *out, size_t len)
 {
@@ -39,6 +40,8 @@ int histout_write(const char *dir, const char *case_name, unsigned rep, const st
 	}
 	snprintf(path, sizeof(path), "%s/%s", sub, name);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.tmp", sub, name, (long)getpid());
+	/* Named before it exists: a second signal from here on removes it. */
+	sig_set_tmpfile_at(SIG_TMP_HIST, tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		rc = -errno;
@@ -47,6 +50,7 @@ int histout_write(const char *dir, const char *case_name, unsigned rep, const st
 			unlink(tmp);
 		}
 		snprintf(err, SUITE_ERRLEN, "cannot write '%.300s': %s", tmp, strerror(-rc));
+		sig_set_tmpfile_at(SIG_TMP_HIST, NULL);
 		return rc;
 	}
 	rc = hist_print_hgrm(h, f);
@@ -60,6 +64,7 @@ int histout_write(const char *dir, const char *case_name, unsigned rep, const st
 		unlink(tmp);
 		snprintf(err, SUITE_ERRLEN, "cannot write '%.300s': %s", path, strerror(-rc));
 	}
+	sig_set_tmpfile_at(SIG_TMP_HIST, NULL);
 	return rc;
 }
 

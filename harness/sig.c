@@ -17,7 +17,8 @@
 
 static volatile sig_atomic_t caught;
 static volatile sig_atomic_t owner;   /* the pid whose handler acts */
-static char tmpfile_path[4200];       /* published by its first byte */
+/* Each published by its first byte (the handler reads them). */
+static char tmpfile_path[SIG_TMP_SLOTS][4200];
 
 /* Decimal digits of v into buf (async-signal-safe); returns the length. */
 static size_t utoa(unsigned long v, char *buf)
@@ -100,8 +101,9 @@ static void on_signal(int sig)
 	/* The second signal: end now, leaving nothing behind. */
 	kill_children();
 	ipc_names_sweep();
-	if (tmpfile_path[0])
-		unlink(tmpfile_path);
+	for (unsigned i = 0; i < SIG_TMP_SLOTS; i++)
+		if (tmpfile_path[i][0])
+			unlink(tmpfile_path[i]);
 	_exit(128 + caught);
 }
 
@@ -132,17 +134,26 @@ int sig_exit_status(void)
 	return caught ? 128 + caught : 0;
 }
 
-void sig_set_tmpfile(const char *path)
+void sig_set_tmpfile_at(enum sig_tmp_slot slot, const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
+	char *t;
 
-	tmpfile_path[0] = '\0';
-	atomic_signal_fence(memory_order_seq_cst);
-	if (n == 0 || n >= sizeof(tmpfile_path))
+	if ((unsigned)slot >= SIG_TMP_SLOTS)
 		return;
-	memcpy(tmpfile_path + 1, path + 1, n);
+	t = tmpfile_path[slot];
+	t[0] = '\0';
 	atomic_signal_fence(memory_order_seq_cst);
-	tmpfile_path[0] = path[0];
+	if (n == 0 || n >= sizeof(tmpfile_path[slot]))
+		return;
+	memcpy(t + 1, path + 1, n);
+	atomic_signal_fence(memory_order_seq_cst);
+	t[0] = path[0];
+}
+
+void sig_set_tmpfile(const char *path)
+{
+	sig_set_tmpfile_at(SIG_TMP_RESULTS, path);
 }
 
 void sig_child_reset(void)

@@ -3,7 +3,7 @@
  * what it created, keeps finished results, and exits 128+signal.  A second
  * signal ends the process from the handler at once: every child killed and
  * reaped, every IPC name of ipc_names_sweep() and the temporary results
- * file (sig_set_tmpfile) removed, exit 128+first signal. */
+ * files (sig_set_tmpfile_at) removed, exit 128+first signal. */
 #ifndef IPCLAB_SIG_H
 #define IPCLAB_SIG_H
 
@@ -14,8 +14,12 @@ int sig_install(void);
 int sig_pending(void);
 /* Exit status for the caught signal: 130 for SIGINT, 143 for SIGTERM. */
 int sig_exit_status(void);
-/* The temporary results file a second signal must remove ("" or NULL:
- * none). */
+/* The temporary files a second signal must remove, one per slot ("" or
+ * NULL: none): the results file (sig_set_tmpfile) and a histogram file
+ * being written. */
+enum sig_tmp_slot { SIG_TMP_RESULTS = 0, SIG_TMP_HIST, SIG_TMP_SLOTS };
+void sig_set_tmpfile_at(enum sig_tmp_slot slot, const char *path);
+/* The temporary results file: sig_set_tmpfile_at(SIG_TMP_RESULTS, path). */
 void sig_set_tmpfile(const char *path);
 /* In a forked child: back to default dispositions, SIGINT/SIGTERM ignored
  * (the parent ends children with SIGKILL). */

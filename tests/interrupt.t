@@ -193,6 +193,9 @@ def trial(i, delay, sig, second):
 			else:
 				check_json(bench, {} if second is not None else finished_runs(so), why)
 		temps = [n for n in os.listdir(out) if n.startswith(".")]
+		hist = os.path.join(out, "hist")
+		if os.path.isdir(hist):
+			temps += ["hist/" + n for n in os.listdir(hist) if n.startswith(".")]
 		if temps:
 			why.append("temporary files left: %s" % temps)
 	left = ipc_left(p.pid) + [os.path.join(tmpdir, n) for n in os.listdir(tmpdir)]
