@@ -137,6 +137,16 @@ def ipclab_env(extra=None):
 	return env
 
 
+def default_signals():
+	"""In a child before exec: SIGINT and SIGTERM at their default
+	disposition, as a terminal's shell starts a program.  A test suite run
+	as a background job of a shell without job control inherits SIGINT
+	ignored, and an ignored SIGINT sent before ipclab's main() is lost
+	(seen: "SIGINT at exec: exit 0, want 130")."""
+	signal.signal(signal.SIGINT, signal.SIG_DFL)
+	signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class Run:
 	"""One ipclab (or other) process, its stderr read line by line with
 	the time each line arrived, under a timeout."""
@@ -147,10 +157,15 @@ class Run:
 		self.timeout = timeout
 		self.names_before = ipc_names()
 		self.t0 = time.monotonic()
+		def child_setup():
+			default_signals()
+			if preexec:
+				preexec()
+
 		self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
 					  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
 					  env=env if env is not None else ipclab_env(),
-					  start_new_session=True, preexec_fn=preexec, cwd=cwd)
+					  start_new_session=True, preexec_fn=child_setup, cwd=cwd)
 		self.pid = self.p.pid
 		started_pids.add(self.pid)
 		known_children.add(self.pid)

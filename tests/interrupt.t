@@ -75,7 +75,15 @@ def run(out, tmpdir):
 	env = dict(os.environ, TMPDIR=tmpdir)
 	env.pop("BENCHMARK_FILTER", None)
 	return subprocess.Popen([IPCLAB] + SEL + ["--out=" + out], env=env, stdout=subprocess.PIPE,
-				stderr=subprocess.PIPE, start_new_session=True)
+				stderr=subprocess.PIPE, start_new_session=True, preexec_fn=default_signals)
+
+
+def default_signals():
+	"""SIGINT and SIGTERM at their default disposition in the child, as a
+	terminal's shell starts a program: a suite run as a background job
+	inherits SIGINT ignored, and a signal before main() would be lost."""
+	signal.signal(signal.SIGINT, signal.SIG_DFL)
+	signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def strays(pid):
