@@ -15,12 +15,22 @@
 # SOAK_RECLONE=1 clones and builds afresh before every round.
 # SOAK_PAUSE=S waits S seconds between rounds, outside the lock, so that
 # measuring runs waiting for it get their turn (default 0).
+# SOAK_JOBS=K (default 1) runs K copies of the suite at once, each in a
+# clone of its own, under one hog that runs for the whole soak: round i
+# goes to copy ((i-1) mod K)+1.  Copies running beside each other share
+# the machine's per-user limits (RLIMIT_MSGQUEUE, process counts) as two
+# users' runs would; rounds then take no lock.
 # Exit status: 0 when every round passed, 1 otherwise, 2 on bad usage.
 set -u
 n=${1:-20}
 case "$n" in
 '' | *[!0-9]* | 0) echo "soak-tests: N must be a whole number 1 or more, got '$n'" >&2; exit 2 ;;
 esac
+jobs=${SOAK_JOBS:-1}
+case "$jobs" in
+'' | *[!0-9]* | 0) echo "soak-tests: SOAK_JOBS must be a whole number 1 or more, got '$jobs'" >&2; exit 2 ;;
+esac
+
 repo=$(cd "$(dirname "$0")/.." && pwd)
 commit=${2:-HEAD}
 rev=$(git -C "$repo" rev-parse --verify -q "$commit^{commit}") || {
@@ -49,46 +59,83 @@ wait
 EOF2
 chmod +x "$work/hog.sh"
 
+# fresh_clone DIR: a clone of $rev in DIR, built.
 fresh_clone() {
-	rm -rf "$work/clone"
-	git clone -q --no-hardlinks "$repo" "$work/clone" &&
-		git -C "$work/clone" checkout -q "$rev" &&
-		make -C "$work/clone" >"$work/build.log" 2>&1 || {
-		echo "soak-tests: fresh clone of $rev does not build; see $work/build.log" >&2
+	rm -rf "$1"
+	git clone -q --no-hardlinks "$repo" "$1" &&
+		git -C "$1" checkout -q "$rev" &&
+		make -C "$1" >"$1.build.log" 2>&1 || {
+		echo "soak-tests: fresh clone of $rev does not build; see $1.build.log" >&2
 		exit 1
 	}
 }
 
-hog_name=$(command -v stress-ng >/dev/null 2>&1 && echo "stress-ng --cpu $ncpu" || echo "$ncpu shell spinners")
-echo "soak: $n rounds of make test at $(git -C "$repo" rev-parse --short "$rev"), hog: $hog_name, lock: $lock, logs: $work"
-fresh_clone
-passed=0
-i=1
-while [ "$i" -le "$n" ]; do
-	[ "${SOAK_RECLONE:-0}" = 1 ] && [ "$i" -gt 1 ] && fresh_clone
-	log="$work/round-$i.log"
+# round I CLONE: one `make test` in CLONE; with one copy it runs inside
+# the lock with a hog of its own, with several the soak's hog is running.
+round() {
+	log="$work/round-$1.log"
 	t0=$(date +%s)
-	# The hog runs only while this round holds the lock.
-	flock "$lock" sh -c '
-		"$1" >/dev/null 2>&1 &
-		hog=$!
-		make -C "$2" test >"$3" 2>&1
-		rc=$?
-		kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null
-		exit $rc' sh "$work/hog.sh" "$work/clone" "$log"
+	if [ "$jobs" -eq 1 ]; then
+		# The hog runs only while this round holds the lock.
+		flock "$lock" sh -c '
+			"$1" >/dev/null 2>&1 &
+			hog=$!
+			make -C "$2" test >"$3" 2>&1
+			rc=$?
+			kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null
+			exit $rc' sh "$work/hog.sh" "$2" "$log"
+	else
+		make -C "$2" test >"$log" 2>&1
+	fi
 	rc=$?
-	t=$(( $(date +%s) - t0 ))
+	t=$(($(date +%s) - t0))
 	if [ "$rc" -eq 0 ] && grep -q '^Result: PASS' "$log"; then
-		passed=$((passed + 1))
-		echo "soak: round $i passed (${t}s)"
+		: >"$work/passed-$1"
+		echo "soak: round $1 passed (${t}s)"
 		rm -f "$log"
 	else
 		failing=$(grep -E '^(tests/|/)[^ ]* .*(Wstat|Failed)|^ *Failed tests?:' "$log" | tr -s ' ' | head -n 6 | tr '\n' ';')
-		echo "soak: round $i FAILED (${t}s, exit $rc): $failing log $log"
+		echo "soak: round $1 FAILED (${t}s, exit $rc): $failing log $log"
 	fi
-	i=$((i + 1))
-	[ "$i" -le "$n" ] && sleep "${SOAK_PAUSE:-0}"
-done
+}
+
+# copy J: rounds J, J+K, J+2K, ... in clone J.
+copy() {
+	clone="$work/clone-$1"
+	i=$1
+	while [ "$i" -le "$n" ]; do
+		[ "${SOAK_RECLONE:-0}" = 1 ] && [ "$i" -gt "$1" ] && fresh_clone "$clone"
+		round "$i" "$clone"
+		i=$((i + jobs))
+		[ "$i" -le "$n" ] && sleep "${SOAK_PAUSE:-0}"
+	done
+}
+
+hog_name=$(command -v stress-ng >/dev/null 2>&1 && echo "stress-ng --cpu $ncpu" || echo "$ncpu shell spinners")
+if [ "$jobs" -eq 1 ]; then
+	echo "soak: $n rounds of make test at $(git -C "$repo" rev-parse --short "$rev"), hog: $hog_name, lock: $lock, logs: $work"
+	fresh_clone "$work/clone-1"
+	copy 1
+else
+	echo "soak: $n rounds of make test at $(git -C "$repo" rev-parse --short "$rev"), $jobs copies at once, hog: $hog_name for the whole soak, logs: $work"
+	j=1
+	while [ "$j" -le "$jobs" ]; do fresh_clone "$work/clone-$j"; j=$((j + 1)); done
+	"$work/hog.sh" >/dev/null 2>&1 &
+	hog=$!
+	pids=""
+	j=1
+	while [ "$j" -le "$jobs" ]; do
+		copy "$j" &
+		pids="$pids $!"
+		j=$((j + 1))
+	done
+	trap 'kill $pids $hog 2>/dev/null; exit 130' INT
+	trap 'kill $pids $hog 2>/dev/null; exit 143' TERM
+	wait $pids
+	kill "$hog" 2>/dev/null
+	wait "$hog" 2>/dev/null
+fi
+passed=$(ls "$work" | grep -c '^passed-')
 echo "soak: $passed of $n passed"
-[ "$passed" -eq "$n" ] && rm -rf "$work/clone"
+if [ "$passed" -eq "$n" ]; then rm -rf "$work"/clone-*; fi
 [ "$passed" -eq "$n" ]
