@@ -19,12 +19,6 @@
 #define PERFPIPE_FIND_CHILD_MS 2000
 #define PERFPIPE_OUT_MAX 4096
 
-void perfpipe_command(unsigned loops, int cpu_a, int cpu_b, char *buf, size_t len)
-{
-	snprintf(buf, len, "perf bench sched pipe -l %u (perf on CPU %d, its worker moved to CPU %d)",
-		 loops, cpu_a, cpu_b);
-}
-
 static int pin_pid(pid_t pid, int cpu)
 {
 	cpu_set_t set;
@@ -158,4 +152,21 @@ int perfpipe_run(unsigned loops, int cpu_a, int cpu_b, double *ns)
 		p--;
 	*ns = strtod(p, NULL) * 1000.0;
 	return *ns > 0 ? 0 : -EIO;
+}
+
+int perfpipe_trip(int cpu_a, int cpu_b, double *ns)
+{
+	double short_ns, long_ns, trips_ns;
+	int rc;
+
+	rc = perfpipe_run(PERFPIPE_LOOPS_SHORT, cpu_a, cpu_b, &short_ns);
+	if (rc == 0)
+		rc = perfpipe_run(PERFPIPE_LOOPS, cpu_a, cpu_b, &long_ns);
+	if (rc < 0)
+		return rc;
+	trips_ns = long_ns * PERFPIPE_LOOPS - short_ns * PERFPIPE_LOOPS_SHORT;
+	if (trips_ns <= 0)
+		return -ERANGE;
+	*ns = trips_ns / (PERFPIPE_LOOPS - PERFPIPE_LOOPS_SHORT);
+	return 0;
 }

@@ -191,7 +191,10 @@ def perf_table(run):
 
 PERF_NOTE = ("`perf bench sched pipe` (the kernel's own pipe ping-pong) "
 	     "ran pinned to the same two CPUs right before and right after "
-	     "the case; its usecs/op is one round trip, as is ipclab's mean "
+	     "the case; its figure is one round trip (perf's own usecs/op "
+	     "also counts the fork, exit and wait of its worker; runs since "
+	     "session 10 take the difference of two lengths, which leaves "
+	     "those out), as is ipclab's mean "
 	     "(Google Benchmark's real_time per iteration, medians over "
 	     "repetitions). A ratio near 1 says ipclab adds little to what "
 	     "the kernel costs. Command: %s.")
