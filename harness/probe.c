@@ -14,7 +14,9 @@
 #include "probe.h"
 
 #define CACHELINE 64
-/* A probe whose peer never answers gives up after this long. */
+/* A probe whose peer has not answered one trip for this long gives up (a
+ * stall limit, set again on every answer: on a crowded machine a trip waits
+ * for both threads to be on a CPU at once, and many trips in a row can). */
 #define PROBE_TIMEOUT_NS 1000000000ull
 /* Spins between two looks at the clock (and a yield: on one CPU the peer
  * must get to run). */
@@ -77,6 +79,7 @@ static void *echo_thread(void *arg)
 			if (!wait_line(p, 2 * k + 1, deadline))
 				return NULL;
 			atomic_store_explicit(&p->line.v, 2 * k + 2, memory_order_release);
+			deadline = clk_now_ns() + PROBE_TIMEOUT_NS;
 		}
 	}
 	return NULL;
@@ -85,7 +88,6 @@ static void *echo_thread(void *arg)
 static void *time_thread(void *arg)
 {
 	struct probe *p = arg;
-	uint64_t deadline = clk_now_ns() + PROBE_TIMEOUT_NS;
 	uint64_t budget_end = clk_now_ns() + PROBE_BUDGET_NS;
 	char c = 'x';
 
@@ -102,14 +104,17 @@ static void *time_thread(void *arg)
 			}
 		} else {
 			atomic_store_explicit(&p->line.v, 2 * k + 1, memory_order_release);
-			if (!wait_line(p, 2 * k + 2, deadline)) {
+			if (!wait_line(p, 2 * k + 2, t0 + PROBE_TIMEOUT_NS)) {
 				p->rc = -ETIMEDOUT;
 				return NULL;
 			}
 		}
 		p->samples[k] = clk_now_ns() - t0;
 		p->taken = (unsigned)k + 1;
-		if (p->samples[k] + t0 > budget_end && p->taken >= p->trips / 10 + PROBE_MIN_SAMPLES)
+		/* Past the budget, stop once enough samples follow the warm-up
+		 * (the first tenth of what was taken): the sentinel costs about
+		 * the same on a busy machine, and still measures there. */
+		if (p->samples[k] + t0 > budget_end && p->taken - p->taken / 10 >= PROBE_MIN_SAMPLES)
 			break;
 	}
 	return NULL;
@@ -126,7 +131,7 @@ static int run(struct probe *p, uint64_t *p50_ns)
 {
 	pthread_t ta, tb;
 	sigset_t block, old;
-	unsigned warm = p->trips / 10;
+	unsigned warm;
 	int rc;
 
 	if (p->trips < 2)
@@ -156,7 +161,8 @@ static int run(struct probe *p, uint64_t *p50_ns)
 		rc = p->rc;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0 && p->taken > warm) {
+	warm = p->taken / 10;
+	if (rc == 0 && p->taken - warm >= PROBE_MIN_SAMPLES) {
 		qsort(p->samples + warm, p->taken - warm, sizeof(uint64_t), cmp_u64);
 		*p50_ns = p->samples[warm + (p->taken - warm) / 2];
 	} else if (rc == 0)

@@ -10,10 +10,11 @@
 
 #include <stdint.h>
 
-/* Round trips of each probe at most (the first tenth is warm-up, not
- * counted), and the time each may take: on a busy machine a probe stops at
- * PROBE_BUDGET_NS with what it has (at least PROBE_MIN_SAMPLES), so the
- * sentinel costs about the same there as on a quiet one. */
+/* Round trips of each probe at most (the first tenth of those taken is
+ * warm-up, not counted), and the time each may take: on a busy machine a
+ * probe stops past PROBE_BUDGET_NS as soon as it has PROBE_MIN_SAMPLES after
+ * the warm-up, so the sentinel costs about the same there as on a quiet
+ * one, and still measures. */
 #define PROBE_LINE_TRIPS 1000u
 #define PROBE_WAKE_TRIPS 40u
 #define PROBE_BUDGET_NS 2000000ull
@@ -22,7 +23,8 @@
 /* The median round trip (ns) of a cache line bounced between cpu_a and
  * cpu_b (a CPU < 0: not pinned) over trips round trips (fewer when the
  * budget ran out).  0, or -errno
- * (-ETIMEDOUT when the other thread never answered within a second). */
+ * (-ETIMEDOUT when the other thread left one trip unanswered for a second;
+ * -ENODATA with fewer than PROBE_MIN_SAMPLES after the warm-up). */
 int probe_cacheline(int cpu_a, int cpu_b, unsigned trips, uint64_t *p50_ns);
 
 /* The median round trip (ns) of one byte through two pipes between a
