@@ -1,9 +1,11 @@
 /* matrixrun.c - a `matrix` case (harness/workloads/matrix.h): one
  * ping-pong case of the subject per ordered pair of PUs, each opened on
  * its two PUs, warmed up, timed and closed in turn; the case's counters
- * are over every pair's round trips together, and the matrices of each
- * pair's p50 and p99 go to the results folder (between calls, through a
- * temporary name and a rename; nothing is printed). */
+ * are over every pair's round trips together.  After each kept repetition
+ * (matrix_kept, called by the runner between repetitions) the matrices
+ * of each pair's p50 and p99, each cell the median over the kept
+ * repetitions so far, go to the results folder (through a temporary name
+ * and a rename; nothing is printed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -74,37 +76,84 @@ static int csv_classes(FILE *f, const void *arg)
 	return matrix_write_classes(f, a->topo, a->pus, a->npus);
 }
 
+/* A matrix case's state across its calls (suite_case.matrix): its PUs and
+ * pairs (the same on every call) and the values of its repetitions. */
+struct matrix_case {
+	int pus[TOPO_MAX_CPUS];
+	unsigned npus, npairs, total;
+	struct matrix_pair *pairs;
+	struct matrix_reps reps;
+};
+
+void matrix_forget(struct suite_case *c)
+{
+	if (!c->matrix)
+		return;
+	matrix_reps_free(&c->matrix->reps);
+	free(c->matrix->pairs);
+	free(c->matrix);
+	c->matrix = NULL;
+}
+
+/* The case's pairs, chosen at its first call.  0, -EINVAL (fewer than 2
+ * PUs), or -ENOMEM. */
+static int matrix_case_get(struct suite_case *c, struct matrix_case **out)
+{
+	unsigned max = c->spec.matrix_max_pairs ? c->spec.matrix_max_pairs : MATRIX_DEFAULT_MAX_PAIRS;
+	struct matrix_case *m = c->matrix;
+	int rc;
+
+	if (m) {
+		*out = m;
+		return 0;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->npus = matrix_pus(c->spec.topo, c->spec.placement, m->pus, TOPO_MAX_CPUS);
+	rc = matrix_pairs(m->pus, m->npus, max, MATRIX_SEED, &m->pairs, &m->npairs, &m->total);
+	if (rc == 0)
+		rc = matrix_reps_init(&m->reps, m->npairs);
+	if (rc < 0) {
+		free(m->pairs);
+		free(m);
+		return rc;
+	}
+	c->matrix = m;
+	*out = m;
+	return 0;
+}
+
 void matrix_run(struct gb_state *st, struct suite_case *c)
 {
-	const struct topo *topo = c->spec.topo;
-	unsigned max = c->spec.matrix_max_pairs ? c->spec.matrix_max_pairs : MATRIX_DEFAULT_MAX_PAIRS;
-	int *pus = calloc(TOPO_MAX_CPUS, sizeof(*pus));
 	struct hist *all = malloc(sizeof(*all));
 	struct case_round *round = malloc(sizeof(*round));
 	double *p50 = NULL, *p99 = NULL;
-	struct matrix_pair *pairs = NULL;
-	unsigned npus, npairs = 0, total = 0;
+	struct matrix_case *m = NULL;
 	uint64_t n = gb_max_iterations(st), per_pair, elapsed = 0, delivered = 0, bytes = 0;
 	char why[SCENARIO_ERRLEN] = "", msg[SCENARIO_ERRLEN], label[SCENARIO_LABELLEN];
 	struct result res;
 	int rc = -ENOMEM;
 
-	if (!pus || !all || !round)
+	if (!all || !round)
 		goto fail;
 	hist_init(all);
-	npus = matrix_pus(topo, c->spec.placement, pus, TOPO_MAX_CPUS);
-	rc = matrix_pairs(pus, npus, max, MATRIX_SEED, &pairs, &npairs, &total);
+	rc = matrix_case_get(c, &m);
 	if (rc == -EINVAL) {
 		gb_skip_with_error(st, "skipped: a matrix needs at least 2 PUs");
 		goto out;
 	}
-	p50 = calloc(npairs ? npairs : 1, sizeof(*p50));
-	p99 = calloc(npairs ? npairs : 1, sizeof(*p99));
-	if (rc < 0 || !p50 || !p99)
+	if (rc < 0)
 		goto fail;
-	per_pair = n / npairs > MATRIX_MIN_ROUND_TRIPS ? n / npairs : MATRIX_MIN_ROUND_TRIPS;
-	for (unsigned k = 0; k < npairs; k++) {
-		struct placement pl = { .kind = PLACE_CPUS, .ncpus = 2, .cpus = { pairs[k].sender, pairs[k].receiver } };
+	matrix_reps_drop(&m->reps); /* this call's values replace any earlier call's */
+	p50 = calloc(m->npairs, sizeof(*p50));
+	p99 = calloc(m->npairs, sizeof(*p99));
+	if (!p50 || !p99)
+		goto fail;
+	per_pair = n / m->npairs > MATRIX_MIN_ROUND_TRIPS ? n / m->npairs : MATRIX_MIN_ROUND_TRIPS;
+	for (unsigned k = 0; k < m->npairs; k++) {
+		const struct matrix_pair *pr = &m->pairs[k];
+		struct placement pl = { .kind = PLACE_CPUS, .ncpus = 2, .cpus = { pr->sender, pr->receiver } };
 		struct case_spec spec = c->spec;
 		struct case_run *run = NULL;
 
@@ -115,7 +164,7 @@ void matrix_run(struct gb_state *st, struct suite_case *c)
 		if (run)
 			case_close(run, NULL);
 		if (rc < 0) {
-			snprintf(msg, sizeof(msg), "%s (pair %d -> %d)", why, pairs[k].sender, pairs[k].receiver);
+			snprintf(msg, sizeof(msg), "%s (pair %d -> %d)", why, pr->sender, pr->receiver);
 			gb_skip_with_error(st, msg);
 			goto out;
 		}
@@ -134,43 +183,67 @@ void matrix_run(struct gb_state *st, struct suite_case *c)
 	{
 		size_t o = (size_t)snprintf(label, sizeof(label), "cpus=");
 
-		for (unsigned i = 0; i < npus && o < sizeof(label); i++)
-			o += (size_t)snprintf(label + o, sizeof(label) - o, "%s%d", i ? "," : "", pus[i]);
+		for (unsigned i = 0; i < m->npus && o < sizeof(label); i++)
+			o += (size_t)snprintf(label + o, sizeof(label) - o, "%s%d", i ? "," : "", m->pus[i]);
 		if (o < sizeof(label))
-			snprintf(label + o, sizeof(label) - o, " pairs=%u of %u", npairs, total);
+			snprintf(label + o, sizeof(label) - o, " pairs=%u of %u", m->npairs, m->total);
 	}
 	res.label = label;
-	res.extra[res.nextra++] = (struct result_extra){ "pairs", npairs };
-	res.extra[res.nextra++] = (struct result_extra){ "pairs_total", total };
+	res.extra[res.nextra++] = (struct result_extra){ "pairs", m->npairs };
+	res.extra[res.nextra++] = (struct result_extra){ "pairs_total", m->total };
 	suite_report(st, &res);
 	suite_keep_hist(c, all);
-	if (c->out_dir) {
-		const char *mech = subject_name(&c->spec.subject), *wait = ipc_wait_name(c->spec.wait);
-		struct csv_arg a = { pus, npus, pairs, npairs, p50, topo };
-		char name[256];
-
-		snprintf(name, sizeof(name), "matrix-%s-%s-p50.csv", mech, wait);
-		rc = write_file(c->out_dir, name, csv_values, &a);
-		a.value = p99;
-		snprintf(name, sizeof(name), "matrix-%s-%s-p99.csv", mech, wait);
-		if (rc == 0)
-			rc = write_file(c->out_dir, name, csv_values, &a);
-		if (rc == 0)
-			rc = write_file(c->out_dir, "matrix-classes.csv", csv_classes, &a);
-		if (rc < 0) {
-			snprintf(msg, sizeof(msg), "failed: writing %.100s in %.200s: %.100s", name, c->out_dir,
-				 strerror(-rc));
-			gb_skip_with_error(st, msg);
-		}
-	}
+	/* Counted only when the runner keeps this repetition (matrix_kept). */
+	matrix_reps_pending(&m->reps, p50, p99);
 	goto out;
 fail:
 	gb_skip_with_error(st, "failed: out of memory");
 out:
-	free(pus);
 	free(all);
 	free(round);
 	free(p50);
 	free(p99);
-	free(pairs);
+}
+
+void matrix_kept(struct suite_case *c, struct gb_bench *b)
+{
+	struct matrix_case *m = c->matrix;
+	double *v;
+	char name[256] = "", msg[SCENARIO_ERRLEN];
+	int rc;
+
+	if (!m)
+		return;
+	if (gb_last_error(b)) {
+		matrix_reps_drop(&m->reps);
+		return;
+	}
+	if (matrix_reps_keep(&m->reps) < 0 || !c->out_dir)
+		return;
+	/* Every kept repetition rewrites the CSVs: the medians so far. */
+	v = malloc(2 * (size_t)m->npairs * sizeof(*v));
+	rc = v ? 0 : -ENOMEM;
+	for (unsigned s = 0; s < 2 && rc == 0; s++) {
+		struct csv_arg a = { m->pus, m->npus, m->pairs, m->npairs, v + s * m->npairs, c->spec.topo };
+
+		snprintf(name, sizeof(name), "matrix-%s-%s-%s.csv", subject_name(&c->spec.subject),
+			 ipc_wait_name(c->spec.wait), s == MATRIX_P50 ? "p50" : "p99");
+		rc = matrix_reps_median(&m->reps, (enum matrix_stat)s, v + s * m->npairs);
+		if (rc == 0)
+			rc = write_file(c->out_dir, name, csv_values, &a);
+	}
+	if (rc == 0) {
+		struct csv_arg a = { .pus = m->pus, .npus = m->npus, .topo = c->spec.topo };
+
+		snprintf(name, sizeof(name), "matrix-classes.csv");
+		rc = write_file(c->out_dir, name, csv_classes, &a);
+	}
+	free(v);
+	if (rc < 0) {
+		/* The repetition fails: it is not counted either. */
+		m->reps.kept--;
+		snprintf(msg, sizeof(msg), "failed: writing %.100s in %.200s: %.100s", name, c->out_dir,
+			 strerror(-rc));
+		gb_last_fail(b, msg);
+	}
 }

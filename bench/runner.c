@@ -406,6 +406,7 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 		}
 		if (!hist_warned)
 			keep_hist_file(cfg, c, b, &hist_warned);
+		matrix_kept(c, b); /* a matrix case's CSVs: medians over its kept repetitions */
 		stats->sentinel_ns += around.probe_ns;
 		err = gb_last_error(b);
 		if (err && !counted[slots[k]]) {

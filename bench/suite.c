@@ -536,6 +536,8 @@ int suite_expand(const struct selection *sel, const struct topo *topo,
 
 void suite_free(struct suite *s)
 {
+	for (unsigned i = 0; s->cases && i < s->n; i++)
+		matrix_forget(&s->cases[i]);
 	free(s->cases);
 	free(s->placements);
 	memset(s, 0, sizeof(*s));

@@ -89,6 +89,8 @@ struct suite_case {
 	struct hist *kept_hist;     /* the runner's copy of the histogram a call
 				       reported (hist/ export); NULL: none */
 	const char *out_dir;        /* the results folder (matrix CSVs); NULL: none */
+	struct matrix_case *matrix; /* matrixrun.c: a matrix case's pairs and kept
+				       repetitions; NULL until its first call */
 };
 
 struct suite {
@@ -123,8 +125,16 @@ void suite_latency_text(char *buf, size_t len);
 int where_print(FILE *f, const struct suite *s);
 
 struct gb_state;
+struct gb_bench;
 /* matrixrun.c: a pair_matrix case, one ping-pong per pair of PUs. */
 void matrix_run(struct gb_state *st, struct suite_case *c);
+/* The runner, after every repetition of any case (a no-op unless c is a
+ * matrix case that ran): count the repetition's values when it is kept
+ * without error, then rewrite the CSVs as medians over the kept
+ * repetitions (a write error fails the repetition). */
+void matrix_kept(struct suite_case *c, struct gb_bench *b);
+/* Free a matrix case's state (suite_free). */
+void matrix_forget(struct suite_case *c);
 
 /* micro.c: in-process micro benchmarks. */
 extern const char micro_summary[];

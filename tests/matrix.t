@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # matrix.t - the matrix workload end to end: one case per mechanism (no
 # pair in its name), matrix-MECH-WAIT-p50/p99.csv and matrix-classes.csv
-# in the results folder (2x2 here, empty diagonal), --matrix-max-pairs
+# in the results folder (2x2 here, empty diagonal; each cell the median over
+# the kept repetitions), --matrix-max-pairs
 # (bad values exit 2), and the heatmaps with pair-class borders, drawn from
 # injected CSVs of a 16-PU machine.
 import json
@@ -73,6 +74,24 @@ def _():
 		r = ipclab("--scenario=matrix", "--matrix-max-pairs=" + bad, "--out=" + os.path.join(W, "bad"))
 		assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and bad in r.stderr, (bad, r.stderr)
 		assert not os.path.exists(os.path.join(W, "bad"))
+
+
+@T.test("matrix: each CSV cell is the median over the kept repetitions (bench.json's p50_ns, p99_ns)")
+def _():
+	# One pair: each repetition's p50_ns and p99_ns are that pair's.
+	out = os.path.join(W, "reps")
+	r = ipclab("--scenario=matrix", "--impl=shmring", "--wait=spin", "--matrix-max-pairs=1", "--no-perf",
+		   "--no-sentinel", "--benchmark_min_time=0.01", "--benchmark_repetitions=3", "--out=" + out,
+		   timeout=200)
+	assert r.returncode == 0, r.stderr[-2000:]
+	with open(os.path.join(out, "bench.json")) as f:
+		reps = [x for x in json.load(f)["benchmarks"] if x.get("run_type") == "iteration"]
+	assert len(reps) == 3 and all(not x.get("error_occurred") for x in reps), reps
+	for stat in ("p50", "p99"):
+		_, rows = matrix.values(os.path.join(out, "matrix-shmring-spin-%s.csv" % stat))
+		cells = [v for _, c in rows for v in c if v is not None]
+		want = sorted(x[stat + "_ns"] for x in reps)[1]
+		assert cells == [want], (stat, cells, [x[stat + "_ns"] for x in reps])
 
 
 def synthetic_folder():

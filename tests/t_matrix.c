@@ -196,6 +196,71 @@ static void test_csv(void **state)
 	topo_close(t);
 }
 
+/* Several repetitions of a matrix, injected: each cell is the median of the
+ * kept repetitions' values of its pair, never the last repetition's; a
+ * sizing call's values are replaced by the repetition's own; a dropped
+ * (failed or interrupted) repetition is not counted. */
+static void test_repetitions(void **state)
+{
+	static const int pus[] = { 0, 1, 2 };
+	unsigned npus = 3, n, total;
+	struct matrix_pair *p;
+	struct matrix_reps reps;
+	double p50[6], p99[6], med[6], cells[16][16];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(matrix_pairs(pus, npus, 1000, MATRIX_SEED, &p, &n, &total), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(matrix_reps_init(&reps, n), 0);
+	assert_int_equal(matrix_reps_keep(&reps), -ENOENT);
+	assert_int_equal(matrix_reps_median(&reps, MATRIX_P50, med), -ENOENT);
+/* Pair k of one call: p50 base + k, p99 ten times that. */
+#define CALL(base)                                        \
+	do {                                              \
+		for (unsigned k = 0; k < n; k++) {        \
+			p50[k] = (base) + k;              \
+			p99[k] = 10.0 * ((base) + k);     \
+		}                                         \
+		matrix_reps_pending(&reps, p50, p99);     \
+	} while (0)
+	CALL(999); /* the first repetition's sizing call */
+	CALL(300);
+	assert_int_equal(matrix_reps_keep(&reps), 0);
+	assert_int_equal(matrix_reps_keep(&reps), -ENOENT); /* counted once */
+	CALL(200);
+	assert_int_equal(matrix_reps_keep(&reps), 0);
+	CALL(50); /* interrupted or failed */
+	matrix_reps_drop(&reps);
+	CALL(100); /* the last repetition */
+	assert_int_equal(matrix_reps_keep(&reps), 0);
+	assert_int_equal(reps.kept, 3);
+	/* 300, 200, 100 kept: the median is the second repetition's */
+	assert_int_equal(matrix_reps_median(&reps, MATRIX_P50, med), 0);
+	for (unsigned k = 0; k < n; k++)
+		assert_true(med[k] == 200.0 + k);
+	assert_int_equal(matrix_reps_median(&reps, MATRIX_P99, med), 0);
+	for (unsigned k = 0; k < n; k++)
+		assert_true(med[k] == 10.0 * (200.0 + k));
+	/* as a CSV: every cell the median of its pair */
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(matrix_write_csv(f, pus, npus, p, n, med), 0);
+	read_back(f, pus, npus, cells);
+	for (unsigned k = 0; k < n; k++)
+		assert_true(cells[p[k].sender][p[k].receiver] == 10.0 * (200.0 + k));
+	fclose(f);
+	/* an even count: the mean of the two middle values (200 and 300) */
+	CALL(400);
+	assert_int_equal(matrix_reps_keep(&reps), 0);
+	assert_int_equal(matrix_reps_median(&reps, MATRIX_P50, med), 0);
+	for (unsigned k = 0; k < n; k++)
+		assert_true(med[k] == 250.0 + k);
+#undef CALL
+	matrix_reps_free(&reps);
+	free(p);
+}
+
 #define T(name, fn) { name, fn, NULL, NULL, NULL }
 
 int main(void)
@@ -205,6 +270,7 @@ int main(void)
 		T("matrix: above --matrix-max-pairs a seeded sample of 128 cores", test_sample),
 		T("matrix: the time bound follows the pairs", test_time_bound),
 		T("matrix: CSV of injected measurements and the pair classes", test_csv),
+		T("matrix: each cell the median over kept repetitions, injected", test_repetitions),
 	};
 
 	return tap_run("matrix", tests, sizeof(tests) / sizeof(tests[0]));

@@ -177,3 +177,83 @@ int matrix_write_classes(FILE *f, const struct topo *t, const int *pus, unsigned
 	}
 	return ferror(f) ? -EIO : 0;
 }
+
+int matrix_reps_init(struct matrix_reps *r, unsigned npairs)
+{
+	memset(r, 0, sizeof(*r));
+	if (npairs == 0)
+		return -EINVAL;
+	r->pending = calloc(2 * (size_t)npairs, sizeof(*r->pending));
+	if (!r->pending)
+		return -ENOMEM;
+	r->npairs = npairs;
+	return 0;
+}
+
+void matrix_reps_free(struct matrix_reps *r)
+{
+	free(r->pending);
+	free(r->kept_v);
+	memset(r, 0, sizeof(*r));
+}
+
+void matrix_reps_pending(struct matrix_reps *r, const double *p50, const double *p99)
+{
+	memcpy(r->pending, p50, r->npairs * sizeof(*p50));
+	memcpy(r->pending + r->npairs, p99, r->npairs * sizeof(*p99));
+	r->pending_set = true;
+}
+
+int matrix_reps_keep(struct matrix_reps *r)
+{
+	size_t per = 2 * (size_t)r->npairs;
+
+	if (!r->pending_set)
+		return -ENOENT;
+	if (r->kept == r->cap) {
+		unsigned cap = r->cap ? 2 * r->cap : 4;
+		double *v = realloc(r->kept_v, cap * per * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->kept_v = v;
+		r->cap = cap;
+	}
+	memcpy(r->kept_v + r->kept * per, r->pending, per * sizeof(*r->pending));
+	r->kept++;
+	r->pending_set = false;
+	return 0;
+}
+
+void matrix_reps_drop(struct matrix_reps *r)
+{
+	r->pending_set = false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int matrix_reps_median(const struct matrix_reps *r, enum matrix_stat stat, double *out)
+{
+	size_t per = 2 * (size_t)r->npairs;
+	unsigned n = r->kept;
+	double *col;
+
+	if (n == 0)
+		return -ENOENT;
+	col = malloc(n * sizeof(*col));
+	if (!col)
+		return -ENOMEM;
+	for (unsigned k = 0; k < r->npairs; k++) {
+		for (unsigned i = 0; i < n; i++)
+			col[i] = r->kept_v[i * per + (size_t)stat * r->npairs + k];
+		qsort(col, n, sizeof(*col), cmp_double);
+		out[k] = n % 2 ? col[n / 2] : (col[n / 2 - 1] + col[n / 2]) / 2;
+	}
+	free(col);
+	return 0;
+}

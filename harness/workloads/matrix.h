@@ -6,6 +6,7 @@
 #ifndef IPCLAB_WORKLOAD_MATRIX_H
 #define IPCLAB_WORKLOAD_MATRIX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -52,5 +53,39 @@ int matrix_write_csv(FILE *f, const int *pus, unsigned npus, const struct matrix
  * for SMT siblings, shared-L2, shared-L3, same-package, same-numa,
  * machine), empty on the diagonal. */
 int matrix_write_classes(FILE *f, const struct topo *t, const int *pus, unsigned npus);
+
+/*
+ * A matrix over repetitions: each cell of matrix-MECH-WAIT-p50.csv (p99)
+ * is the median, over the kept repetitions of the case, of that pair's p50
+ * (p99) round trip (an even count: the mean of the two middle values).
+ * A call of the case (one repetition, or one of the first repetition's
+ * sizing calls) leaves its values pending: a later call replaces them,
+ * matrix_reps_keep() counts them once the repetition is kept, and
+ * matrix_reps_drop() forgets them (a repetition that failed or was
+ * interrupted is never counted).
+ */
+enum matrix_stat { MATRIX_P50 = 0, MATRIX_P99 = 1 };
+
+struct matrix_reps {
+	unsigned npairs;   /* values per repetition and statistic */
+	unsigned kept;     /* repetitions kept */
+	unsigned cap;      /* repetitions kept[] has room for */
+	bool pending_set;  /* pending holds a call's values */
+	double *pending;   /* [stat][pair]: the last call's values */
+	double *kept_v;    /* [repetition][stat][pair] */
+};
+
+/* 0 or -ENOMEM (nothing to free then).  npairs at least 1. */
+int matrix_reps_init(struct matrix_reps *r, unsigned npairs);
+void matrix_reps_free(struct matrix_reps *r);
+/* A call's values (npairs each), replacing what was pending. */
+void matrix_reps_pending(struct matrix_reps *r, const double *p50, const double *p99);
+/* Count the pending values as one more kept repetition.  0, -ENOENT
+ * (nothing pending), or -ENOMEM (not counted; still pending). */
+int matrix_reps_keep(struct matrix_reps *r);
+void matrix_reps_drop(struct matrix_reps *r);
+/* out[pair] = the median over the kept repetitions of stat; 0, -ENOENT
+ * when none is kept, or -ENOMEM (out untouched on either). */
+int matrix_reps_median(const struct matrix_reps *r, enum matrix_stat stat, double *out);
 
 #endif

@@ -3,7 +3,8 @@
 A result folder of a run with the matrix workload holds, per mechanism and
 wait, matrix-MECH-WAIT-p50.csv and matrix-MECH-WAIT-p99.csv (first column
 the sender's PU, the other columns the receivers; round-trip latency in ns,
-empty on the diagonal and for pairs a sample left out) and
+each cell the median over the case's kept repetitions of that pair's p50 or
+p99, empty on the diagonal and for pairs a sample left out) and
 matrix-classes.csv (the same shape: the hwloc class of each pair).  Here
 each value matrix becomes a heatmap, plots/matrix-MECH-WAIT-p50 (and p99),
 as PNG, PDF and cairolatex, with the borders between pair classes (SMT
@@ -207,7 +208,8 @@ def figures(run):
 					       ["?"])[-1]))
 			measured = sum(v is not None for _, c in rows for v in c)
 			maps.append(Heatmap(name, (
-				"%s round trip of %s (%s wait) from each sender PU "
+				"%s round trip of %s (%s wait), the median over the "
+				"kept repetitions, from each sender PU "
 				"(row) to each receiver PU (column), %d of %d ordered "
 				"pairs measured, from %s; black lines separate pair "
 				"classes (SMT siblings, shared L2/L3, package, NUMA "
