@@ -138,7 +138,12 @@ static void make_label(struct case_run *r)
 	if (r->note[0] && used < len)
 		used += (size_t)snprintf(r->label + used, len - used, "%s", r->note);
 	if (r->spec.workers != POOL_PROCESS && used < len) /* the default is left out */
-		snprintf(r->label + used, len - used, " workers=%s", pool_backend_name(r->spec.workers));
+		used += (size_t)snprintf(r->label + used, len - used, " workers=%s", pool_backend_name(r->spec.workers));
+	/* What the latency is, where a reader could take it for one way: a
+	 * flat-out stream (pairs, fanout, fanin) times its full buffer. */
+	if (r->spec.workload->latency == WL_LAT_QUEUEING && used < len)
+		snprintf(r->label + used, len - used, "%s", load_open(&r->spec.load) ?
+			 " latency: from the intended send time, open loop" : " latency: queueing delay at saturation");
 }
 
 static void free_run(struct case_run *r)

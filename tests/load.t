@@ -2,6 +2,7 @@
 # load.t - build/ipclab --load: case names (/load:F, /rate:N after pool:N,
 # nothing at the default), bad values refused with one line and exit 2 and
 # nothing created, the describe axes, the open-loop counters in bench.json,
+# the label's word for the latency (queueing delay at saturation flat out),
 # and the report's open-loop table and hockey-stick figures.
 import json
 import os
@@ -101,6 +102,10 @@ def _():
 			assert e["late_sends"] <= e["samples"], e
 		else:
 			assert not any(c in e for c in COUNTERS), e["name"]
+		# the label says what the latency is: flat out, queueing delay
+		want = "latency: from the intended send time, open loop" if "/load:" in e["name"] else \
+		       "latency: queueing delay at saturation"
+		assert e["label"].startswith("cpus=") and e["label"].endswith(" " + want), (e["name"], e["label"])
 
 
 @T.test("load: the report has the open-loop table with the 10x column and the hockey-stick figure")
