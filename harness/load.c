@@ -106,6 +106,24 @@ bool load_wait(const struct load_sched *s, uint64_t k)
 	return false;
 }
 
+int load_thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
+{
+	unsigned long long run, wait;
+	FILE *f = fopen("/proc/thread-self/schedstat", "re");
+	int n;
+
+	if (!f)
+		return -errno;
+	/* "<on cpu ns> <runnable, waiting ns> <timeslices>" */
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	if (n != 2)
+		return -EPROTO;
+	*run_ns = run;
+	*wait_ns = wait;
+	return 0;
+}
+
 /* The case's saturation throughput, closed loop, with its own workers. */
 static int measure_saturation(struct case_run *r, char *why)
 {
@@ -160,7 +178,7 @@ void load_counters(const struct case_run *r, struct case_round *out)
 		{ "intended_p999_ns", "service_p999_ns", 99.9 },
 	};
 	struct hist *service;
-	uint64_t late = 0;
+	uint64_t late = 0, send_ns = 0, wait_ns = 0;
 
 	if (!load_open(&r->spec.load) || r->load_measuring)
 		return;
@@ -172,12 +190,16 @@ void load_counters(const struct case_run *r, struct case_round *out)
 		const struct wl_slot *s = pool_slot(r->pool, i);
 
 		late += s->late;
+		send_ns += s->send_ns;
+		wait_ns += s->send_cpu_wait_ns;
 		hist_merge(service, &s->lat_service);
 	}
 	case_round_counter(out, "offered_msgs_per_s", r->load_rate);
 	if (r->spec.load.fraction > 0)
 		case_round_counter(out, "saturation_msgs_per_s", r->load_saturation);
 	case_round_counter(out, "late_sends", (double)late);
+	if (send_ns) /* the senders' share of the round spent waiting for a CPU */
+		case_round_counter(out, "sender_cpu_wait_share", (double)wait_ns / (double)send_ns);
 	for (unsigned k = 0; k < sizeof(pct) / sizeof(pct[0]); k++) {
 		case_round_counter(out, pct[k].intended, (double)hist_percentile(&out->lat, pct[k].p));
 		case_round_counter(out, pct[k].service, (double)hist_percentile(service, pct[k].p));

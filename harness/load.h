@@ -71,6 +71,12 @@ void load_pacing_begin(void);
  * true when it was already past due (a late send), false when it waited. */
 bool load_wait(const struct load_sched *s, uint64_t k);
 
+/* This thread's scheduler statistics so far (/proc/thread-self/schedstat):
+ * time on a CPU, and time runnable but waiting for one (run_delay: the
+ * machine's other work ahead of it).  0, or -errno when they cannot be
+ * read (a kernel without CONFIG_SCHED_INFO). */
+int load_thread_sched(uint64_t *run_ns, uint64_t *wait_ns);
+
 struct case_run;
 struct case_round;
 struct wl_cmd;
@@ -85,7 +91,7 @@ int load_arm(struct case_run *r, struct wl_cmd *cmd, char *why);
 
 /* Parent, after an open-loop round: its counters into out
  * (offered_msgs_per_s, saturation_msgs_per_s, late_sends, intended_* and
- * service_*). */
+ * service_*, sender_cpu_wait_share). */
 void load_counters(const struct case_run *r, struct case_round *out);
 
 #endif

@@ -78,6 +78,7 @@ const struct result_counter result_counters[] = {
 	{ "rss_bytes", "B", "spawn: resident bytes of the spawner when it starts children" },
 	{ "offered_msgs_per_s", "1/s", "open loop (load:F, rate:N): messages per second the senders offered together" },
 	{ "saturation_msgs_per_s", "1/s", "load:F: the case's own closed-loop throughput, measured right before, that F is a fraction of" },
+	{ "sender_cpu_wait_share", "fraction", "open loop: the share of the senders' time in the round they were runnable but waiting for a CPU (schedstat run_delay: the machine's other work ahead of them); late sends with a high share are the machine's, not the mechanism's" },
 	{ "late_sends", "count", "open loop: messages whose sender reached them after their due time (a send blocked or ran long); sent at once, never skipped" },
 	{ "intended_p50_ns", "ns", "open loop: median of receipt minus intended send time (what a user waits, coordinated omission included); the same histogram as p50_ns" },
 	{ "intended_p90_ns", "ns", "open loop: 90th percentile of receipt minus intended send time" },

@@ -157,6 +157,10 @@ struct wl_slot {
 	/* Open-loop rounds (load.h); reset by the engine's round. */
 	uint64_t late;            /* sender: messages sent after their due time */
 	struct hist lat_service;  /* receiver: receipt minus actual send */
+	/* Open loop, sender: its time in the round, and how much of it it was
+	 * runnable but waiting for a CPU (load_thread_sched); both 0 when the
+	 * scheduler's statistics cannot be read. */
+	uint64_t send_ns, send_cpu_wait_ns;
 };
 
 /* Tell the parent's watchdog this worker is moving (one relaxed store to its

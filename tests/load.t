@@ -100,8 +100,9 @@ def _():
 			assert e["intended_p99_ns"] >= e["service_p99_ns"], e
 			assert e["p99_ns"] == e["intended_p99_ns"], e
 			assert e["late_sends"] <= e["samples"], e
+			assert 0 <= e["sender_cpu_wait_share"] <= 1, e
 		else:
-			assert not any(c in e for c in COUNTERS), e["name"]
+			assert not any(c in e for c in COUNTERS + ("sender_cpu_wait_share",)), e["name"]
 		# the label says what the latency is: flat out, queueing delay
 		want = "latency: from the intended send time, open loop" if "/load:" in e["name"] else \
 		       "latency: queueing delay at saturation"
@@ -117,6 +118,9 @@ def _():
 	row = tap.row_of(sec, "stream", "pipe", "0.1")
 	assert row[-1].startswith(("not reached", "0.5", "only flat out")), row
 	assert tap.row_of(sec, "stream", "shmring", "flat out")
+	# the senders' share of the round spent waiting for a CPU, in percent
+	head = tap.row_of(sec, "Late %")
+	assert 0 <= float(row[head.index("CPU wait %")]) <= 100, row
 	for ext in (".png", ".pdf"):
 		tap.check_magic(os.path.join(OUT, "plots", "load-stream-block" + ext))
 	# open-loop rows are not in the queueing-delay table

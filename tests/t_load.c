@@ -6,12 +6,15 @@
  * receiver agree on the schedule). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "channel.h"
+#include "clock.h"
 #include "load.h"
 #include "testutil.h"
 #include "workload.h"
@@ -124,6 +127,11 @@ static int run_one(const struct workload *wl, const struct ipc_ops *ops, enum ip
 			fail_msg("%s/%s: %llu messages in %llu ns at %.0f/s: ahead of the schedule", wl->name, ops->name,
 				 (unsigned long long)n, (unsigned long long)r->elapsed_ns, rate);
 		assert_true(counter(r, "late_sends") <= (double)n);
+		{ /* a share of the senders' time in the round */
+			double w = counter(r, "sender_cpu_wait_share");
+
+			assert_true(w >= 0 && w <= 1);
+		}
 		/* Each message's due time is at or before its send. */
 		assert_true(counter(r, "intended_p50_ns") >= counter(r, "service_p50_ns"));
 		assert_true(counter(r, "intended_p90_ns") >= counter(r, "service_p90_ns"));
@@ -199,9 +207,71 @@ static void test_closed(void **state)
 	assert_int_equal(case_open(&run, &spec, why), 0);
 	assert_int_equal(case_round(run, ROUND_MSGS, r, why), 0);
 	for (unsigned i = 0; i < r->nextra; i++)
-		assert_true(strstr(r->extra[i].name, "intended") == NULL && strstr(r->extra[i].name, "late") == NULL);
+		assert_true(strstr(r->extra[i].name, "intended") == NULL && strstr(r->extra[i].name, "late") == NULL &&
+			    strstr(r->extra[i].name, "sender_cpu_wait") == NULL);
 	assert_int_equal(case_close(run, why), 0);
 	free(r);
+}
+
+/* load_thread_sched: a thread that never sleeps is either on its CPU or
+ * waiting for it, so over a window its run and wait times add up to the
+ * window (give or take the scheduler's accounting of the slice running at
+ * each read); two such threads pinned to one CPU both wait. */
+#define SCHED_WINDOW_NS 300000000ull
+
+struct spinner {
+	int cpu;
+	uint64_t run, wait, elapsed;
+	int rc;
+};
+
+static void *spin_window(void *arg)
+{
+	struct spinner *s = arg;
+	uint64_t run0, wait0, t0, t;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(s->cpu, &set);
+	s->rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+	if (s->rc == 0)
+		s->rc = load_thread_sched(&run0, &wait0);
+	if (s->rc < 0)
+		return NULL;
+	t0 = clk_now_ns();
+	while ((t = clk_now_ns()) - t0 < SCHED_WINDOW_NS)
+		;
+	s->rc = load_thread_sched(&s->run, &s->wait);
+	s->elapsed = clk_now_ns() - t0;
+	s->run -= run0;
+	s->wait -= wait0;
+	return NULL;
+}
+
+static void test_thread_sched(void **state)
+{
+	struct spinner s[2];
+	pthread_t th[2];
+	int cpu = sched_getcpu();
+
+	(void)state;
+	assert_true(cpu >= 0);
+	for (int i = 0; i < 2; i++) {
+		s[i] = (struct spinner){ .cpu = cpu };
+		assert_int_equal(pthread_create(&th[i], NULL, spin_window, &s[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		double sum;
+
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(s[i].rc, 0);
+		sum = (double)(s[i].run + s[i].wait);
+		if (sum < 0.75 * (double)s[i].elapsed || sum > 1.25 * (double)s[i].elapsed)
+			fail_msg("thread %d: on cpu %llu ns + waiting %llu ns over a window of %llu ns", i,
+				 (unsigned long long)s[i].run, (unsigned long long)s[i].wait,
+				 (unsigned long long)s[i].elapsed);
+		assert_true(s[i].wait > 0);
+	}
 }
 
 #define T(name, fn) { name, fn, NULL, NULL, NULL }
@@ -215,6 +285,7 @@ int main(void)
 		T("load: stream at a rate over every mechanism", test_every_mechanism),
 		T("load: a fraction is of the saturation measured in the same case", test_fraction),
 		T("load: a closed-loop case has no open-loop counters", test_closed),
+		T("load: a spinning thread's time on its CPU and waiting for it add up to the window", test_thread_sched),
 	};
 
 	if (topo_open(&topo, err) < 0) {

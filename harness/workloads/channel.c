@@ -334,8 +334,9 @@ static int run_send(struct pool_worker *w, const struct case_run *r, const struc
 	uint64_t count = quota(r, pl, cmd->n);
 	uint64_t id = (uint64_t)pl->sender_id << SEQ_BITS;
 	int rc;
-
 	bool paced = cmd->load_rate > 0;
+	uint64_t run0, wait0, t0 = clk_now_ns();
+	bool sched = paced && load_thread_sched(&run0, &wait0) == 0;
 
 	/* Open loop: senders sharing a channel spread over the interval. */
 	s->sched.phase_ns = paced && s->load_chan_senders > 1 ?
@@ -351,6 +352,14 @@ static int run_send(struct pool_worker *w, const struct case_run *r, const struc
 		if (rc < 0)
 			return fail(w, rc, "send");
 		wl_tick(out, k + 1);
+	}
+	if (sched) { /* how much of its round the sender waited for a CPU */
+		uint64_t run1, wait1;
+
+		if (load_thread_sched(&run1, &wait1) == 0) {
+			out->send_ns = clk_now_ns() - t0;
+			out->send_cpu_wait_ns = wait1 - wait0;
+		}
 	}
 	/* One stop message per consumer, so each leaves exactly once. */
 	for (unsigned c = 0; c < pl->stops; c++) {
@@ -441,6 +450,7 @@ static int chan_round(struct pool_worker *w, const struct wl_cmd *cmd, struct wl
 	struct wstate *s = w->priv;
 
 	out->late = 0;
+	out->send_ns = out->send_cpu_wait_ns = 0;
 	if (cmd->load_rate > 0) { /* open loop: the round's schedule */
 		hist_init(&out->lat_service);
 		s->sched.origin_ns = cmd->load_origin_ns;

@@ -4,7 +4,9 @@ Such a case's senders follow a schedule (build/ipclab --load): p50_ns ...
 are its intended-time latency (receipt minus the due time of the message,
 coordinated omission included), also as intended_p50_ns ...; service_*
 time from the actual send; late_sends counts messages sent after their due
-time; offered_msgs_per_s is the rate offered and, for load:F,
+time, and sender_cpu_wait_share the share of the senders' round spent
+runnable but waiting for a CPU (the machine's other work: it tells a late
+send of a busy machine from one of the mechanism); offered_msgs_per_s is the rate offered and, for load:F,
 saturation_msgs_per_s the case's own closed-loop throughput it is a
 fraction of.
 
@@ -93,7 +95,8 @@ def table(run):
 		return None
 	cols = [("Scenario", "l"), ("Mechanism", "l"), ("Wait", "l"),
 		("Size (B)", "r"), ("Pool", "r"), ("Offered", "l"),
-		("msgs/s", "r"), ("Late %", "r"), ("p50 µs", "r"),
+		("msgs/s", "r"), ("Late %", "r"), ("CPU wait %", "r"),
+		("p50 µs", "r"),
 		("p99 µs", "r"), ("service p50 µs", "r"),
 		("service p99 µs", "r"), ("p99 > 10x low-load at", "l")]
 	rows = []
@@ -102,11 +105,14 @@ def table(run):
 		for i, (x, c) in enumerate(pts):
 			late = c.median("late_sends")
 			msgs = c.median("samples")
+			wait = c.median("sender_cpu_wait_share")
 			rows.append([c.scenario, c.impl, c.wait, str(c.size),
 				     str(c.pool), _fmt_x(kind, x),
 				     F.fmt_stat(c.stat("msgs_per_s")),
 				     F.fmt_sig(100.0 * late / msgs) if
 				     late is not None and msgs else "–",
+				     F.fmt_sig(100.0 * wait) if wait is not None
+				     else "–",
 				     F.fmt_stat(c.stat("p50_ns"), 1000.0),
 				     F.fmt_stat(c.stat("p99_ns"), 1000.0),
 				     F.fmt_stat(c.stat("service_p50_ns"), 1000.0),
@@ -116,7 +122,7 @@ def table(run):
 			c = closed
 			rows.append([c.scenario, c.impl, c.wait, str(c.size),
 				     str(c.pool), "flat out",
-				     F.fmt_stat(c.stat("msgs_per_s")), "–",
+				     F.fmt_stat(c.stat("msgs_per_s")), "–", "–",
 				     F.fmt_stat(c.stat("p50_ns"), 1000.0),
 				     F.fmt_stat(c.stat("p99_ns"), 1000.0),
 				     "–", "–", ""])
@@ -129,7 +135,10 @@ NOTE = ("Open loop (cases named load:F or rate:N): the senders follow a "
 	"processes and channels), pacing by spinning on the clock; p50 and "
 	"p99 are receipt minus the intended send time (coordinated omission "
 	"included), service p50/p99 receipt minus the actual send, Late %% "
-	"the messages sent after their due time.  \"flat out\" is the "
+	"the messages sent after their due time, CPU wait %% the share of "
+	"the senders' time they were runnable but waiting for a CPU (the "
+	"machine's other work ahead of them: late sends beside a high CPU "
+	"wait are the machine's, not the mechanism's).  \"flat out\" is the "
 	"closed-loop case: queueing delay at saturation, timed from the "
 	"actual send.  The last column is the first offered load whose "
 	"median p99 exceeds %gx the p99 at the lowest load measured." %
