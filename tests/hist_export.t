@@ -6,6 +6,7 @@
 # bench.json; the report overlays them (make report HIST=REGEX).
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -96,6 +97,13 @@ def _():
 	gp = tap.read(os.path.join(OUT, "plots", "gp", "dist-chosen.gp"))
 	assert "pingpong/pipe/spin" in gp and "stream/" not in gp.split("plot ")[1], "wrong cases chosen"
 	assert "set logscale x 10" in gp
+	# two chosen cases of one mechanism: two lines that do not look alike
+	rc, out, err = tap.run("report.py", "--hist=/pipe/spin/", OUT)
+	assert rc == 0 or "pdflatex" in err, "rc %d: %s" % (rc, err)
+	gp = tap.read(os.path.join(OUT, "plots", "gp", "dist-chosen.gp"))
+	plot = gp.split("\nplot ")[1].split("\nset output")[0]
+	looks = [re.search(r"(lc rgb \S+ pt \d+ ps \S+ dt \S+)", s).group(1) for s in plot.split(", \\\n")]
+	assert len(looks) == 2 and looks[0] != looks[1], looks
 
 
 @T.test("hist: report refuses a bad --hist with exit 2")

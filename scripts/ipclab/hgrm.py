@@ -142,8 +142,11 @@ def _median_rep(paths):
 
 def _series(cases, hists, run, label=None):
 	"""One Series per case that has a histogram; label(case) names it
-	(default: its variant and wait)."""
+	(default: its variant and wait).  Chosen cases (label given) of one
+	mechanism keep its colour and differ by dash type and open points,
+	as machines do in an overlay, so no two lines look alike."""
 	out = []
+	seen = {}
 	for c in cases:
 		d = _median_rep(hists.get(c.name, {}))
 		if d is None:
@@ -151,10 +154,13 @@ def _series(cases, hists, run, label=None):
 		pts = [(1.0 / (1.0 - p), v, None, None)
 		       for v, p, _ in d.rows if p < 1.0 and v > 0]
 		if pts:
+			k = seen.get(c.impl, 0) if label else 0
+			seen[c.impl] = k + 1
 			out.append(plot.Series(label(c) if label else
 					       "%s %s" % (c.variant, c.wait),
 					       c.impl, pts, desc=run.desc,
-					       axes=bool(c.axes)))
+					       axes=bool(c.axes) and not k,
+					       machine=k))
 	return out
 
 
