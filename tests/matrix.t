@@ -8,8 +8,11 @@
 import json
 import os
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
@@ -92,6 +95,36 @@ def _():
 		cells = [v for _, c in rows for v in c if v is not None]
 		want = sorted(x[stat + "_ns"] for x in reps)[1]
 		assert cells == [want], (stat, cells, [x[stat + "_ns"] for x in reps])
+
+
+@T.test("matrix: an interrupted repetition is not counted: the CSVs hold the medians of the kept ones")
+def _():
+	out = os.path.join(W, "interrupted")
+	p = subprocess.Popen([IPCLAB, "--scenario=matrix", "--impl=pipe", "--wait=block", "--matrix-max-pairs=1",
+			      "--no-perf", "--no-sentinel", "--benchmark_min_time=0.2", "--benchmark_repetitions=4",
+			      "--out=" + out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+			     errors="replace", preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+	try:
+		for line in p.stderr:	# the progress line comes right before the repetition
+			if "repetition 3/4" in line:
+				time.sleep(0.05)
+				p.send_signal(signal.SIGINT)
+				break
+		p.stderr.read()
+		rc = p.wait(timeout=tap.CHILD_TIMEOUT_S)
+	finally:
+		if p.poll() is None:
+			p.kill()
+			p.wait()
+	assert rc == 130, rc
+	with open(os.path.join(out, "bench.json")) as f:
+		reps = [x for x in json.load(f)["benchmarks"] if x.get("run_type") == "iteration"]
+	assert 2 <= len(reps) <= 3 and not any(x.get("error_occurred") for x in reps), reps
+	for stat in ("p50", "p99"):
+		_, rows = matrix.values(os.path.join(out, "matrix-pipe-block-%s.csv" % stat))
+		cells = [v for _, c in rows for v in c if v is not None]
+		want = statistics.median(x[stat + "_ns"] for x in reps)
+		assert len(cells) == 1 and abs(cells[0] - want) <= 0.5, (stat, cells, [x[stat + "_ns"] for x in reps])
 
 
 def synthetic_folder():
