@@ -214,7 +214,9 @@ void context_add(const struct selection *sel, const struct suite *suite, const s
 	suite_latency_text(buf, sizeof(buf));
 	gb_add_context("ipclab_latency", buf);
 	gb_add_context("ipclab_workers", "process: one forked process per worker (default; left out of names); "
-		       "thread: threads of one forked process (names end /workers:thread, labels say workers=thread)");
+		       "thread: threads of one forked process (names end /workers:thread, labels say workers=thread); "
+		       "coroutine: coroutines of one thread of one forked process, on our own context switch (/workers:coroutine); "
+		       "coroutine-ucontext: the same on glibc's swapcontext, an rt_sigprocmask system call per switch (/workers:coroutine-ucontext)");
 	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (the harness clock, ipclab_clock, around each timed round), per message (per round trip for pingpong)");
 
 	if (clk_calibrate(&ci) == 0) {

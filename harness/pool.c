@@ -171,6 +171,7 @@ static const char *const backend_names[POOL_BACKEND_COUNT] = {
 	[POOL_PROCESS] = "process",
 	[POOL_THREAD] = "thread",
 	[POOL_COROUTINE] = "coroutine",
+	[POOL_COROUTINE_UCONTEXT] = "coroutine-ucontext",
 };
 
 const char *pool_backend_name(enum pool_backend b)
@@ -186,6 +187,11 @@ int pool_backend_parse(const char *s, enum pool_backend *out)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+bool pool_backend_is_coroutine(enum pool_backend b)
+{
+	return b == POOL_COROUTINE || b == POOL_COROUTINE_UCONTEXT;
 }
 
 bool pool_backend_shares_memory(enum pool_backend b)
@@ -411,11 +417,16 @@ static void __attribute__((noreturn)) host_main(struct pool *p)
 	/* Threads attach ends of one channel in one process: attach must
 	 * leave the ends it does not take to the threads that do. */
 	ipc_set_shared_process();
+	if (pool_backend_is_coroutine(p->cfg.backend) &&
+	    coro_set_switch(p->cfg.backend == POOL_COROUTINE_UCONTEXT ? CORO_SWITCH_UCONTEXT : CORO_SWITCH_OWN) < 0) {
+		snprintf(p->ws[0].err, sizeof(p->ws[0].err), "coroutine host: cannot choose the context switch");
+		worker_fail_start(p, &p->ws[0], -EBUSY);
+	}
 	for (; started < p->n; started++) {
 		int e;
 
 		args[started] = (struct pool_thread_arg){ p, started, &setup_lock };
-		if (p->cfg.backend == POOL_COROUTINE)
+		if (pool_backend_is_coroutine(p->cfg.backend))
 			e = -coro_spawn(worker_coroutine, &args[started]);
 		else
 			e = pthread_create(&tids[started], NULL, worker_thread, &args[started]);
@@ -425,9 +436,9 @@ static void __attribute__((noreturn)) host_main(struct pool *p)
 			worker_fail_start(p, &p->ws[started], -e);
 		}
 	}
-	if (p->cfg.backend == POOL_COROUTINE)
+	if (pool_backend_is_coroutine(p->cfg.backend))
 		coro_run(); /* every worker, until each has torn down */
-	for (unsigned i = 0; i < started && p->cfg.backend != POOL_COROUTINE; i++)
+	for (unsigned i = 0; i < started && !pool_backend_is_coroutine(p->cfg.backend); i++)
 		pthread_join(tids[i], NULL);
 	_exit(WORKER_EXIT_OK);
 }

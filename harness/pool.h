@@ -43,10 +43,16 @@ enum pool_backend {
 	POOL_COROUTINE,   /* coroutines of one thread of one forked host
 			     process (impl/coroutine.h), bound to worker 0's
 			     CPU: a wait must yield, never block */
+	POOL_COROUTINE_UCONTEXT, /* as POOL_COROUTINE, switching with glibc's
+				    swapcontext instead of our own switch (an
+				    rt_sigprocmask system call per switch):
+				    the ucontext row beside ours */
 	POOL_BACKEND_COUNT
 };
 const char *pool_backend_name(enum pool_backend b); /* "process", "thread" */
 int pool_backend_parse(const char *s, enum pool_backend *out); /* 0 or -EINVAL */
+/* Coroutines of one thread (either switch)? */
+bool pool_backend_is_coroutine(enum pool_backend b);
 /* Do the workers of this backend share one address space (and descriptors)? */
 bool pool_backend_shares_memory(enum pool_backend b);
 

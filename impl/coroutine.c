@@ -1,11 +1,13 @@
 /* coroutine.c - the coroutine scheduler of coroutine.h and its context
- * switch (x86-64: callee-saved registers and the stack pointer; other
- * machines: ucontext, which also switches the signal mask). */
+ * switches: our own (x86-64: callee-saved registers and the stack pointer;
+ * other machines: ucontext) and glibc's ucontext (swapcontext, which also
+ * switches the signal mask with a system call), chosen per scheduler. */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "coroutine.h"
@@ -15,10 +17,14 @@
  * it looks at every waiter's word and deadline again. */
 #define CORO_SLEEP_SLICE_NS 1000000u
 
-#if defined(__x86_64__)
+/* A coroutine's (or the scheduler's) saved context, for either switch. */
 struct coro_ctx {
-	void *sp;
+	void *sp;      /* our own switch */
+	ucontext_t uc; /* the ucontext switch */
 };
+
+#if defined(__x86_64__)
+#define CORO_HAVE_OWN_SWITCH 1
 
 /* coro_switch(from, to): save the callee-saved registers on the current
  * stack and its pointer in from->sp, load to->sp and return into it. */
@@ -51,11 +57,9 @@ __asm__(".text\n"
 	"	ud2\n"
 	".size coro_trampoline, .-coro_trampoline\n");
 #else
-#include <ucontext.h>
-struct coro_ctx {
-	ucontext_t uc;
-};
+#define CORO_HAVE_OWN_SWITCH 0
 #endif
+
 
 struct coro {
 	struct coro_ctx ctx;
@@ -73,6 +77,7 @@ struct coro {
 
 /* The scheduler of this thread (a coroutine set belongs to one thread). */
 struct coro_sched {
+	bool uc;               /* switch with swapcontext */
 	struct coro_ctx main;
 	struct coro *all[CORO_MAX];
 	unsigned n;
@@ -80,6 +85,51 @@ struct coro_sched {
 	bool running;
 };
 static __thread struct coro_sched *sched_of_thread;
+/* The switch the thread's next scheduler gets (coro_set_switch). */
+static __thread enum coro_switch switch_of_thread;
+
+static const char *const switch_names[CORO_SWITCH_COUNT] = {
+	[CORO_SWITCH_OWN] = "own",
+	[CORO_SWITCH_UCONTEXT] = "ucontext",
+};
+
+const char *coro_switch_name(enum coro_switch sw)
+{
+	return (unsigned)sw < CORO_SWITCH_COUNT ? switch_names[sw] : "?";
+}
+
+const char *coro_switch_summary(enum coro_switch sw)
+{
+	if (sw == CORO_SWITCH_UCONTEXT)
+		return "glibc swapcontext (saves the signal mask: an rt_sigprocmask system call per switch)";
+	return CORO_HAVE_OWN_SWITCH ? "own (callee-saved registers and stack pointer, no system call)"
+				    : "own is ucontext on this machine (no switch of our own for it)";
+}
+
+int coro_set_switch(enum coro_switch sw)
+{
+	if ((unsigned)sw >= CORO_SWITCH_COUNT)
+		return -EINVAL;
+	if (sched_of_thread && sched_of_thread->n)
+		return -EBUSY;
+	switch_of_thread = sw;
+	if (sched_of_thread)
+		sched_of_thread->uc = !CORO_HAVE_OWN_SWITCH || sw == CORO_SWITCH_UCONTEXT;
+	return 0;
+}
+
+/* Save the running context in from, continue in to. */
+static void ctx_switch(const struct coro_sched *s, struct coro_ctx *from, struct coro_ctx *to)
+{
+#if CORO_HAVE_OWN_SWITCH
+	if (!s->uc) {
+		coro_switch(from, to);
+		return;
+	}
+#endif
+	(void)s;
+	swapcontext(&from->uc, &to->uc);
+}
 
 static uint64_t now_ns(void)
 {
@@ -97,20 +147,28 @@ void coro_entry(void)
 
 	c->fn(c->arg);
 	c->done = true;
-#if defined(__x86_64__)
-	coro_switch(&c->ctx, &s->main); /* never comes back */
-#else
-	swapcontext(&c->ctx.uc, &s->main.uc);
-#endif
+	ctx_switch(s, &c->ctx, &s->main); /* never comes back */
 	abort();
 }
 
-#if !defined(__x86_64__)
 static void uc_entry(void)
 {
 	coro_entry();
 }
-#endif
+
+/* A ucontext coroutine starts in uc_entry on its own stack (getcontext
+ * returns twice: in a function of its own, so that no caller's variable
+ * lives across it).  0 or -1 (errno). */
+static __attribute__((noinline)) int uc_init(struct coro *const c, const size_t guard)
+{
+	if (getcontext(&c->ctx.uc) < 0)
+		return -1;
+	c->ctx.uc.uc_stack.ss_sp = (char *)c->stack + guard;
+	c->ctx.uc.uc_stack.ss_size = CORO_STACK_BYTES;
+	c->ctx.uc.uc_link = NULL;
+	makecontext(&c->ctx.uc, uc_entry, 0);
+	return 0;
+}
 
 int coro_spawn(void (*fn)(void *), void *arg)
 {
@@ -121,6 +179,7 @@ int coro_spawn(void (*fn)(void *), void *arg)
 	if (!s) {
 		if (!(s = calloc(1, sizeof(*s))))
 			return -ENOMEM;
+		s->uc = !CORO_HAVE_OWN_SWITCH || switch_of_thread == CORO_SWITCH_UCONTEXT;
 		sched_of_thread = s;
 	}
 	if (s->n == CORO_MAX)
@@ -136,8 +195,8 @@ int coro_spawn(void (*fn)(void *), void *arg)
 		return -ENOMEM;
 	}
 	mprotect(c->stack, (size_t)page, PROT_NONE); /* an overflow faults */
-#if defined(__x86_64__)
-	{
+#if CORO_HAVE_OWN_SWITCH
+	if (!s->uc) {
 		/* After coro_switch's six pops and its ret into the trampoline,
 		 * the stack pointer is 16-byte aligned (the ABI at a call). */
 		uintptr_t top = ((uintptr_t)c->stack + c->stack_len - 16) & ~(uintptr_t)15;
@@ -147,14 +206,17 @@ int coro_spawn(void (*fn)(void *), void *arg)
 		for (int i = 0; i < 6; i++)
 			*--sp = NULL;
 		c->ctx.sp = sp;
+		s->all[s->n++] = c;
+		return 0;
 	}
-#else
-	getcontext(&c->ctx.uc);
-	c->ctx.uc.uc_stack.ss_sp = (char *)c->stack + page;
-	c->ctx.uc.uc_stack.ss_size = CORO_STACK_BYTES;
-	c->ctx.uc.uc_link = NULL;
-	makecontext(&c->ctx.uc, uc_entry, 0);
 #endif
+	if (uc_init(c, (size_t)page) < 0) {
+		int e = errno;
+
+		munmap(c->stack, c->stack_len);
+		free(c);
+		return -e;
+	}
 	s->all[s->n++] = c;
 	return 0;
 }
@@ -166,13 +228,7 @@ bool coro_active(void)
 
 static void to_scheduler(struct coro_sched *s)
 {
-	struct coro *c = s->cur;
-
-#if defined(__x86_64__)
-	coro_switch(&c->ctx, &s->main);
-#else
-	swapcontext(&c->ctx.uc, &s->main.uc);
-#endif
+	ctx_switch(s, &s->cur->ctx, &s->main);
 }
 
 void coro_yield(void)
@@ -260,11 +316,7 @@ void coro_run(void)
 			}
 			s->cur = c;
 			ran++;
-#if defined(__x86_64__)
-			coro_switch(&s->main, &c->ctx);
-#else
-			swapcontext(&s->main.uc, &c->ctx.uc);
-#endif
+			ctx_switch(s, &s->main, &c->ctx);
 			s->cur = NULL;
 		}
 		if (!live)

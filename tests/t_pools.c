@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "coroutine.h"
 #include "testutil.h"
 #include "workload.h"
 
@@ -344,6 +345,162 @@ static void coroutine_backend(void **state)
 	run_ok(&sp, 4);
 }
 
+/* Coroutines switching by hand, on each switch: every coroutine runs in
+ * turn (round-robin order), keeps its locals across switches (values the
+ * compiler keeps in callee-saved registers), hands a token back and forth
+ * through coro_wait_until without losing one, and ends; the scheduler then
+ * ends too and the thread is outside any coroutine again. */
+#define SW_CORO 3
+#define SW_YIELDS 500
+#define SW_TOKENS 2000
+/* Our own switch exists on x86-64; elsewhere "own" is ucontext too. */
+#if defined(__x86_64__)
+#define OWN_SWITCH_KEEPS_MASK 1
+#else
+#define OWN_SWITCH_KEEPS_MASK 0
+#endif
+
+struct sw_state {
+	unsigned log[SW_CORO * (SW_YIELDS + 1)];
+	unsigned nlog;
+	uint64_t sums[SW_CORO];
+	_Atomic uint32_t token;  /* whose turn in the hand-off: 0 or 1 */
+	uint64_t handed[2];      /* tokens each side took */
+	unsigned early;          /* woken without the token */
+	int mask_set;            /* coroutine 0 blocked SIGUSR2 */
+	int saw_blocked;         /* coroutine 1 saw it blocked in its own mask */
+	unsigned done;
+};
+
+struct sw_arg {
+	struct sw_state *st;
+	unsigned id;
+};
+
+/* Coroutine 0 blocks SIGUSR2 and yields; coroutine 1 looks at its own
+ * mask.  ucontext switches the signal mask with the context (so 1 still
+ * has SIGUSR2 open), our switch leaves it to the thread (so 1 sees it
+ * blocked): which switch ran, seen from inside. */
+static void sw_mask(struct sw_state *st, unsigned id)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	if (id == 0) {
+		pthread_sigmask(SIG_BLOCK, &set, &old);
+		st->mask_set = 1;
+		coro_yield();
+		coro_yield();
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	} else if (id == 1) {
+		coro_yield(); /* after 0 blocked it */
+		pthread_sigmask(SIG_BLOCK, NULL, &old);
+		st->saw_blocked = st->mask_set ? sigismember(&old, SIGUSR2) : -1;
+		coro_yield();
+	} else {
+		coro_yield();
+		coro_yield();
+	}
+}
+
+static void sw_yielder(void *arg)
+{
+	struct sw_arg *a = arg;
+	struct sw_state *st = a->st;
+	/* Live across every switch: a switch that loses a callee-saved
+	 * register changes one of these. */
+	uint64_t x = a->id + 1, y = 0x9e3779b97f4a7c15ull * (a->id + 1), z = 0;
+
+	sw_mask(st, a->id); /* three yields each, in step */
+	for (unsigned k = 0; k < SW_YIELDS; k++) {
+		st->log[st->nlog++] = a->id;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		y ^= x >> 7;
+		z += x ^ y;
+		coro_yield();
+	}
+	st->log[st->nlog++] = a->id;
+	st->sums[a->id] = x + y + z;
+	st->done++;
+}
+
+/* The same arithmetic without switches. */
+static uint64_t sw_expected(unsigned id)
+{
+	uint64_t x = id + 1, y = 0x9e3779b97f4a7c15ull * (id + 1), z = 0;
+
+	for (unsigned k = 0; k < SW_YIELDS; k++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		y ^= x >> 7;
+		z += x ^ y;
+	}
+	return x + y + z;
+}
+
+/* Side a waits for the token to be a, takes it, gives it to the other. */
+static void sw_handoff(void *arg)
+{
+	struct sw_arg *a = arg;
+	struct sw_state *st = a->st;
+	unsigned me = a->id - SW_CORO;
+
+	for (unsigned k = 0; k < SW_TOKENS; k++) {
+		coro_wait_until(&st->token, me, true, 0);
+		if (atomic_load(&st->token) != me)
+			st->early++; /* checked outside: never fail on a coroutine's stack */
+		st->handed[me]++;
+		atomic_store(&st->token, !me);
+	}
+	st->done++;
+}
+
+static void coroutine_switch(void **state)
+{
+	(void)state;
+	for (unsigned sw = 0; sw < CORO_SWITCH_COUNT; sw++) {
+		struct sw_state *st = calloc(1, sizeof(*st));
+		struct sw_arg args[SW_CORO + 2];
+
+		assert_non_null(st);
+		assert_false(coro_active());
+		assert_int_equal(coro_set_switch((enum coro_switch)sw), 0);
+		for (unsigned i = 0; i < SW_CORO + 2; i++) {
+			args[i] = (struct sw_arg){ st, i };
+			assert_int_equal(coro_spawn(i < SW_CORO ? sw_yielder : sw_handoff, &args[i]), 0);
+		}
+		/* The switch is the scheduler's: fixed once it has coroutines. */
+		assert_int_equal(coro_set_switch(CORO_SWITCH_OWN), -EBUSY);
+		alarm(ALARM_S);
+		coro_run();
+		alarm(0);
+		assert_false(coro_active());
+		assert_int_equal(st->done, SW_CORO + 2);
+		/* Round-robin: entry j of the yielders' log is coroutine j % 3. */
+		assert_int_equal(st->nlog, SW_CORO * (SW_YIELDS + 1));
+		for (unsigned j = 0; j < st->nlog; j++)
+			if (st->log[j] != j % SW_CORO)
+				fail_msg("%s switch: log entry %u is coroutine %u, want %u",
+					 coro_switch_name((enum coro_switch)sw), j, st->log[j], j % SW_CORO);
+		for (unsigned i = 0; i < SW_CORO; i++)
+			if (st->sums[i] != sw_expected(i))
+				fail_msg("%s switch: coroutine %u lost a register across switches",
+					 coro_switch_name((enum coro_switch)sw), i);
+		/* The switch chosen is the one that ran. */
+		if (st->saw_blocked != (sw == CORO_SWITCH_UCONTEXT ? 0 : OWN_SWITCH_KEEPS_MASK))
+			fail_msg("%s switch: coroutine 1 saw SIGUSR2 %s after coroutine 0 blocked it "
+				 "(ucontext switches the mask, ours does not)",
+				 coro_switch_name((enum coro_switch)sw),
+				 st->saw_blocked < 0 ? "(not yet blocked)" : st->saw_blocked ? "blocked" : "open");
+		assert_int_equal(st->early, 0);
+		assert_int_equal(st->handed[0], SW_TOKENS);
+		assert_int_equal(st->handed[1], SW_TOKENS);
+		free(st);
+	}
+	assert_int_equal(coro_set_switch(CORO_SWITCH_OWN), 0);
+	assert_int_equal(coro_set_switch(CORO_SWITCH_COUNT), -EINVAL);
+}
+
 /* ---- axes ----------------------------------------------------------- */
 
 static void axes_parse(void **state)
@@ -394,6 +551,8 @@ int main(void)
 		{ "pools: spawn: a killed spawner leaves no child behind", spawn_spawner_killed, NULL, NULL, NULL },
 		{ "pools: coroutine: the coro channel hands off between coroutines; a blocking mechanism is skipped",
 		  coroutine_backend, NULL, NULL, NULL },
+		{ "pools: coroutine switch (own, ucontext): round-robin order, registers kept, no lost hand-off, "
+		  "every coroutine and the scheduler end", coroutine_switch, NULL, NULL, NULL },
 	};
 	char terr[TOPO_ERRLEN];
 
