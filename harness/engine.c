@@ -190,7 +190,7 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 	}
 	if (pool_backend_is_coroutine(spec->workers) && r->nprocs > 1 &&
 	    !(wl->family->member_yields && spec->subject.table && wl->family->member_yields(spec->subject.table))) {
-		case_why(why, -ENOTSUP, "%s would block the only thread of --workers=%s (its waits do not yield; the coro channel's do)",
+		case_why(why, -ENOTSUP, "%s would block the only thread of --workers=%s (its waits do not yield; the coro channel's and coro-sem's do)",
 			 spec->subject.table ? subject_name(&spec->subject) : wl->name, pool_backend_name(spec->workers));
 		free(r);
 		return -ENOTSUP;

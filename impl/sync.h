@@ -68,6 +68,10 @@ enum {
 					  outlive a SIGKILL of its creator */
 	SYNC_KERNEL_ONLY = 1u << 2,    /* every operation is a system call (no
 					  user-space fast path) */
+	SYNC_YIELDS = 1u << 3,         /* a wait inside a coroutine yields to the
+					  other coroutines of its thread
+					  (coroutine.h) instead of blocking it:
+					  runs under --workers=coroutine */
 };
 
 struct sync_caps {

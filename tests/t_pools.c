@@ -501,6 +501,47 @@ static void coroutine_switch(void **state)
 	assert_int_equal(coro_set_switch(CORO_SWITCH_COUNT), -EINVAL);
 }
 
+/* The sync family's hand-off under coroutines: coro-sem yields, on either
+ * switch; a kernel primitive would block the only thread and is skipped;
+ * the coro channel runs on the ucontext switch too. */
+static void coroutine_handoff(void **state)
+{
+	static const enum pool_backend coro_backends[] = { POOL_COROUTINE, POOL_COROUTINE_UCONTEXT };
+	struct case_run *run = NULL;
+	char why[SCENARIO_ERRLEN] = "";
+	struct case_spec sp;
+
+	(void)state;
+	for (unsigned b = 0; b < 2; b++)
+		for (unsigned w = 0; w < 2; w++) {
+			sp = spec_of("handoff", "coro-sem", 1, 0);
+			sp.workers = coro_backends[b];
+			sp.wait = w ? IPC_WAIT_SPIN : IPC_WAIT_BLOCK;
+			run_ok(&sp, 1000);
+			assert_int_equal(round_buf()->lat.count, 1001);
+			sp = spec_of("pingpong", "coro", 1, 64);
+			sp.workers = coro_backends[b];
+			sp.wait = w ? IPC_WAIT_SPIN : IPC_WAIT_BLOCK;
+			run_ok(&sp, 1000);
+		}
+	/* The same primitive between processes and threads: a futex semaphore. */
+	for (unsigned b = 0; b < 2; b++) {
+		sp = spec_of("handoff", "coro-sem", 1, 0);
+		sp.workers = b ? POOL_THREAD : POOL_PROCESS;
+		run_ok(&sp, 500);
+	}
+	/* A kernel primitive blocks: skipped, with the reason, on both. */
+	for (unsigned b = 0; b < 2; b++) {
+		sp = spec_of("handoff", "futex-event", 1, 0);
+		sp.workers = coro_backends[b];
+		assert_int_equal(case_open(&run, &sp, why), -ENOTSUP);
+		assert_null(run);
+		if (!strstr(why, "skipped: ") || !strstr(why, "would block the only thread") ||
+		    !strstr(why, pool_backend_name(coro_backends[b])))
+			fail_msg("reason: %s", why);
+	}
+}
+
 /* ---- axes ----------------------------------------------------------- */
 
 static void axes_parse(void **state)
@@ -553,6 +594,8 @@ int main(void)
 		  coroutine_backend, NULL, NULL, NULL },
 		{ "pools: coroutine switch (own, ucontext): round-robin order, registers kept, no lost hand-off, "
 		  "every coroutine and the scheduler end", coroutine_switch, NULL, NULL, NULL },
+		{ "pools: coroutine: handoff over coro-sem on both switches (and as a futex semaphore between "
+		  "processes, threads); a kernel primitive is skipped", coroutine_handoff, NULL, NULL, NULL },
 	};
 	char terr[TOPO_ERRLEN];
 

@@ -7,8 +7,10 @@
  *
  * Why this file is long: it carries its own small worker runner (forked
  * workers for process-shared rows, threads inside one forked host for
- * thread-only rows, a progress watchdog that kills instead of waiting) and
- * eight checks, each written once for every table.
+ * thread-only rows, coroutines of one thread inside one forked host for
+ * rows whose waits yield, on either context switch, a progress watchdog
+ * that kills instead of waiting) and eight checks, each written once for
+ * every table.
  *
  * Workers never use cmocka: they return 0, or write one line into shared
  * memory and return 1.  The parent watches their progress counters: no
@@ -36,6 +38,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "coroutine.h"
 #include "sync.h"
 #include "testutil.h"
 #include "conformance_util.h"
@@ -69,12 +72,14 @@
 #define SC_MSG 200
 #define SC_LIST 4096
 
-/* The rows of issue 12, exactly. */
+/* The rows of issue 12, exactly, and issue 13's semaphore that yields to
+ * the peer coroutine. */
 static const char *const sc_rows[] = {
 	"pthread-mutex", "pthread-mutex-robust", "pthread-rwlock", "pthread-cond",
 	"pthread-barrier", "posix-sem", "posix-sem-named", "sysv-sem", "futex-lock",
 	"futex-event", "eventfd-sem", "ofd-lock", "flock", "spinlock-ttas",
 	"spinlock-ticket", "spin-barrier", "pthread-mutex-private", "futex-lock-private",
+	"coro-sem",
 };
 #define SC_NROWS (sizeof(sc_rows) / sizeof(sc_rows[0]))
 
@@ -96,6 +101,9 @@ struct sc_case {
 	enum sc_kind kind;
 	enum ipc_wait wait;
 	enum sync_workers workers;
+	/* Coroutines of one thread in one forked host (workers is then
+	 * SYNC_WORKERS_THREAD): 0 no, else the switch + 1. */
+	unsigned coro;
 	char *name;
 };
 
@@ -202,13 +210,17 @@ static int sc_worker(struct sc_run *r, unsigned idx)
 		}
 	}
 	atomic_fetch_add(&r->sh->ready, 1);
-	while (!rc && !atomic_load(&r->sh->go))
-		nap();
+	while (!rc && !atomic_load(&r->sh->go)) {
+		if (coro_active()) /* let the other coroutines attach */
+			coro_wait_until(&r->sh->go, 0, false, 0);
+		else
+			nap();
+	}
 	/* Leave together (the 1 ms naps above start workers up to 1 ms
 	 * apart; a check must not run its workers one after the other). */
 	atomic_fetch_add(&r->sh->started, 1);
 	while (!rc && atomic_load(&r->sh->started) < r->nworkers)
-		sched_yield();
+		coro_yield(); /* sched_yield(), or the other coroutines */
 	if (!rc)
 		rc = r->body(r, idx, h);
 	for (unsigned i = 0; i < r->nobj; i++)
@@ -231,6 +243,34 @@ static void *sc_thread_main(void *arg)
 	return NULL;
 }
 
+static void sc_coro_main(void *arg)
+{
+	sc_thread_main(arg);
+}
+
+/* Coroutine mode: one thread runs every worker as a coroutine; the host
+ * exits 0 only when every coroutine returned and the scheduler ended. */
+static int sc_coro_host(struct sc_run *r)
+{
+	struct sc_thread t[SC_WORKERS];
+	int rc = 0;
+
+	if (coro_set_switch((enum coro_switch)(r->c->coro - 1)) < 0)
+		return kid_fail(r, 0, "coro_set_switch failed");
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		t[i] = (struct sc_thread){ .r = r, .idx = i, .rc = -1 };
+		if (coro_spawn(sc_coro_main, &t[i]) < 0)
+			return kid_fail(r, i, "coro_spawn failed");
+	}
+	coro_run();
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		if (t[i].rc < 0)
+			return kid_fail(r, i, "coroutine %u never finished", i);
+		rc |= t[i].rc;
+	}
+	return rc;
+}
+
 /* Thread mode: one forked host runs every worker as a thread. */
 static int sc_host(struct sc_run *r)
 {
@@ -238,6 +278,8 @@ static int sc_host(struct sc_run *r)
 	pthread_t tid[SC_WORKERS];
 	int rc = 0;
 
+	if (r->c->coro)
+		return sc_coro_host(r);
 	for (unsigned i = 0; i < r->nworkers; i++) {
 		t[i] = (struct sc_thread){ .r = r, .idx = i };
 		if (pthread_create(&tid[i], NULL, sc_thread_main, &t[i]) != 0)
@@ -687,6 +729,8 @@ static int body_mutex(struct sc_run *r, unsigned idx, void *h[2])
 
 		for (unsigned k = 0; k < SC_CS_PAUSES; k++)
 			cpu_relax();
+		if (coro_active()) /* the others run now, and must stay out */
+			coro_yield();
 		*(volatile unsigned long *)&sh->plain = v + 1;
 		atomic_fetch_sub(&sh->occupancy, 1);
 		rc = sc_release(r->ops, h[0]);
@@ -1137,6 +1181,27 @@ static void add_primitive(struct sc_list *l, const struct conf_env *env, const s
 			add_case(l, &p, "%s: %d crossings by %d, none leaves early, one serial (%s)", n,
 				 SC_BARRIER_ROUNDS, SC_WORKERS, wn);
 		}
+		/* A row whose waits yield: the same checks with the workers as
+		 * coroutines of one thread, on each context switch (a wait that
+		 * blocked would stop the only thread: the watchdog sees a hang). */
+		for (unsigned sw = 0; (c->flags & SYNC_YIELDS) && sw < CORO_SWITCH_COUNT; sw++) {
+			struct sc_case q = p;
+
+			q.workers = SYNC_WORKERS_THREAD;
+			q.coro = sw + 1;
+			if (c->ops & (SYNC_OP_LOCK | SYNC_OP_SEM)) {
+				q.kind = K_MUTEX;
+				add_case(l, &q, "%s: mutual exclusion, %d coroutines (%s switch) yielding "
+					 "inside, occupancy never above 1 (%s)", n, SC_WORKERS,
+					 coro_switch_name((enum coro_switch)sw), wn);
+			}
+			if (c->ops & (SYNC_OP_SEM | SYNC_OP_EVENT | SYNC_OP_NOTIFY)) {
+				q.kind = K_HANDOFF;
+				add_case(l, &q, "%s: %d hand-offs between coroutines (%s switch), none "
+					 "early, no lost wake-up, every coroutine ends (%s)", n,
+					 SC_HANDOFF_ROUNDS, coro_switch_name((enum coro_switch)sw), wn);
+			}
+		}
 	}
 	p.wait = first;
 	if (c->ops & SYNC_OP_LOCK) {
@@ -1169,7 +1234,7 @@ int main(void)
 
 	conf_env_setup(&env);
 	diag("sync conformance: %s", env.note);
-	add_case(&l, &reg, "registry: exactly the rows of issue 12, names unique, sync_find finds each");
+	add_case(&l, &reg, "registry: exactly the rows of issue 12 and coro-sem, names unique, sync_find finds each");
 	sync_for_each(op)
 		add_primitive(&l, &env, op);
 	tests = calloc(l.n, sizeof(*tests));

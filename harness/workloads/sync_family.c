@@ -33,6 +33,11 @@ static unsigned sync_member_waits(const void *t)
 	return ((const struct sync_ops *)t)->caps.waits;
 }
 
+static bool sync_member_yields(const void *t)
+{
+	return ((const struct sync_ops *)t)->caps.flags & SYNC_YIELDS;
+}
+
 const struct family family_sync = {
 	.name = "sync",
 	.summary = "synchronization primitives: locks, semaphores, events, notifications, barriers",
@@ -40,6 +45,7 @@ const struct family family_sync = {
 	.member_name = sync_member_name,
 	.member_summary = sync_member_summary,
 	.member_waits = sync_member_waits,
+	.member_yields = sync_member_yields,
 };
 
 static const struct sync_graph *graph_of(const struct case_run *r)

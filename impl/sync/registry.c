@@ -33,6 +33,7 @@ extern const struct sync_ops sync_spinlock_ticket_ops;
 extern const struct sync_ops sync_spin_barrier_ops;
 extern const struct sync_ops sync_pthread_mutex_private_ops;
 extern const struct sync_ops sync_futex_lock_private_ops;
+extern const struct sync_ops sync_coro_sem_ops;
 
 const struct sync_ops *const sync_registry[] = {
 	/* SYNC_REGISTRY_BEGIN (one line per primitive, in report order) */
@@ -54,6 +55,7 @@ const struct sync_ops *const sync_registry[] = {
 	&sync_spin_barrier_ops,
 	&sync_pthread_mutex_private_ops,
 	&sync_futex_lock_private_ops,
+	&sync_coro_sem_ops,
 	/* SYNC_REGISTRY_END */
 	NULL,
 };
