@@ -33,7 +33,7 @@ TP_FIGURE = "taskpool-scaling"
 SPAWN_FIGURE = "spawn-rss"
 SERVER_FIGURE = "server-models"
 BACKEND_FIGURE = "handoff-backends"
-BACKENDS = ("process", "thread", "coroutine")
+BACKENDS = ("process", "thread", "coroutine", "coroutine-ucontext")
 MIB = 1024.0 * 1024.0
 
 
@@ -202,45 +202,62 @@ SERVER_NOTE = ("server: N clients each open connections to one server and make "
 
 
 def backend_rows(run):
-	"""The same hand-off (pingpong, handoff) under each worker backend."""
+	"""The same hand-off (pingpong, handoff) under each worker backend:
+	rows of p50 per backend ('skipped' where the case was skipped, '-'
+	where it is not in the folder), the ratios process / coroutine and
+	ucontext / own switch, and the plot's points."""
 	by = {}
 	for c in run.cases.values():
-		if not (c.parsed and c.ok and c.scenario in ("pingpong", "handoff") and c.median("p50_ns")):
+		if not (c.parsed and c.scenario in ("pingpong", "handoff")):
+			continue
+		if not ((c.ok and c.median("p50_ns")) or c.status == "skipped"):
 			continue
 		axes = tuple(sorted((k, v) for k, v in c.axes.items() if k != "workers"))
 		key = (c.scenario, c.impl, c.wait, c.placement, c.size, axes)
 		by.setdefault(key, {})[c.axes.get("workers", "process")] = c
 	rows, points = [], []
 	for key, got in sorted(by.items()):
-		if len(got) < 2:
+		p50 = [got[b].median("p50_ns") if b in got and got[b].ok else None for b in BACKENDS]
+		if len(got) < 2 or not any(p50):
 			continue	# nothing to set beside it
 		scen, impl, wait, placement, size, axes = key
 		name = " ".join([scen, impl, wait, placement, "size:%d" % size] + ["%s:%s" % kv for kv in axes])
-		p50 = [got[b].median("p50_ns") if b in got else None for b in BACKENDS]
-		rows.append([name] + [R.fmt_sig(v) if v else "-" for v in p50])
+		proc, coro, ucx = p50[0], p50[2], p50[3]
+		rows.append([name] + [R.fmt_sig(v) if v else ("skipped" if b in got else "-")
+				      for b, v in zip(BACKENDS, p50)] +
+			    [("%.1f" % (proc / coro)) if proc and coro else "-",
+			     ("%.2f" % (ucx / coro)) if ucx and coro else "-"])
 		points.append((name, p50))
 	return rows, points
 
 
-BACKEND_COLUMNS = [("Case", "l")] + [("p50 ns, %s" % b, "r") for b in BACKENDS]
+BACKEND_COLUMNS = ([("Case", "l")] + [("p50 ns, %s" % b, "r") for b in BACKENDS] +
+		   [("process / coroutine", "r"), ("ucontext / own switch", "r")])
 BACKEND_NOTE = ("The same hand-off under each worker backend (--workers): forked "
-		"processes, threads of one process, coroutines of one thread (the "
-		"coro channel yields; a kernel mechanism would block the only thread "
-		"and is skipped there). p50 of the round trip (pingpong) or hand-off, "
-		"median over the repetitions, same run.")
+		"processes, threads of one process, coroutines of one thread on our "
+		"own context switch (coroutine) and on glibc's swapcontext "
+		"(coroutine-ucontext: an rt_sigprocmask system call per switch). "
+		"The coro channel and the coro-sem semaphore yield to the peer "
+		"coroutine (between processes and threads coro-sem is a futex "
+		"semaphore and coro a ring polled with sched_yield); a kernel "
+		"mechanism or primitive would block the only thread and is skipped "
+		"there. p50 of the round trip (pingpong) or hand-off, median over "
+		"the repetitions, same run; the ratios divide two of these medians.")
 
 
 def _backend_plot(folder, points):
 	if not points:
 		return "no case ran under two backends"
+	vals = [v for _, p50 in points for v in p50 if v]
 	body = ["set logscale y", "set grid ytics", "set ylabel 'p50 (ns)'",
 		"set xtics rotate by -30 font ',8'", "set key top right", "set bmargin 10",
-		"set xrange [-0.5:%g]" % (len(points) - 0.5), "$d << EOD"]
+		"set xrange [-0.5:%g]" % (len(points) - 0.5),
+		"set yrange [%g:%g]" % (min(vals) / 2, max(vals) * 4), "$d << EOD"]
 	for name, p50 in points:
 		body.append("\"%s\" %s" % (name.replace("\"", "'"), " ".join("%g" % v if v else "NaN" for v in p50)))
 	body.append("EOD")
 	body.append("plot " + ", ".join("$d using ($0+%g):%d%s with points pt %d ps 1.4 title '%s'"
-					% ((i - 1) * 0.1, i + 2, ":xtic(1)" if i == 0 else "", 5 + 2 * i, b)
+					% ((i - (len(BACKENDS) - 1) / 2.0) * 0.1, i + 2, ":xtic(1)" if i == 0 else "", 5 + 2 * i, b)
 					for i, b in enumerate(BACKENDS)))
 	return _gnuplot(folder, BACKEND_FIGURE, body)
 
