@@ -30,6 +30,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -37,6 +38,7 @@
 #include <iostream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -830,6 +832,54 @@ long gb_run(void)
 		return ran;
 	} catch (...) {
 		return -1;
+	}
+}
+
+// A copy of the text in malloc'd memory, for C.
+static char *c_text(const std::string &s)
+{
+	char *t = static_cast<char *>(std::malloc(s.size() + 1));
+
+	if (t)
+		std::memcpy(t, s.c_str(), s.size() + 1);
+	return t;
+}
+
+char *gb_json_head(void)
+{
+	try {
+		std::ostringstream os;
+		benchmark::JSONReporter r;
+		benchmark::BenchmarkReporter::Context ctx;
+
+		r.SetOutputStream(&os);
+		r.SetErrorStream(&os);
+		r.ReportContext(ctx);
+		return c_text(os.str());
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+char *gb_json_last(const struct gb_bench *b)
+{
+	try {
+		if (!b || b->runs.empty())
+			return nullptr;
+		std::ostringstream os;
+		benchmark::JSONReporter r;
+		std::vector<Run> one(1, b->runs.back());
+		int64_t reps = gb_repetitions();
+
+		// Numbered as the file report numbers it (case_reports).
+		one[0].repetitions = reps;
+		one[0].repetition_index = reps > 1 ? (int64_t)b->runs.size() - 1 : Run::no_repetition_index;
+		r.SetOutputStream(&os);
+		r.SetErrorStream(&os);
+		r.ReportRuns(one);
+		return c_text(os.str());
+	} catch (...) {
+		return nullptr;
 	}
 }
 

@@ -136,6 +136,18 @@ void gb_report_show_last(const struct gb_bench *b);
 int gb_report_close(void);
 void gb_shutdown(void);
 
+/* --- the JSON file report in pieces, for a gatherer (fleet mode) ---
+ * gb_json_head() is what the JSON reporter writes first (the context and
+ * the opening of "benchmarks"), gb_json_last(b) is b's last kept repetition
+ * as that reporter writes it (one object, no comma), GB_JSON_TAIL what it
+ * ends with: head + entries joined by ",\n" + tail is a whole file in the
+ * library's format.  Malloc'd text (free it); NULL when out of memory, or
+ * for gb_json_last when b kept nothing.  After gb_add_context's last call. */
+#define GB_JSON_TAIL "\n  ]\n}\n"
+#define GB_JSON_SEP ",\n"
+char *gb_json_head(void);
+char *gb_json_last(const struct gb_bench *b);
+
 /* --- inside a case function --- */
 bool gb_keep_running(struct gb_state *st);
 bool gb_keep_running_batch(struct gb_state *st, uint64_t n);

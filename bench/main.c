@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "context.h"
+#include "fleet.h"
 #include "gbench.h"
 #include "outdir.h"
 #include "rerun.h"
@@ -35,6 +36,7 @@ struct run_flags {
 	struct runner_cfg cfg;
 	bool have_seed;
 	const char *rerun;      /* --rerun=DIR */
+	bool fleet;             /* --fleet: one rank per host (fleet.h) */
 };
 
 static void run_flags_usage(FILE *f)
@@ -48,7 +50,10 @@ static void run_flags_usage(FILE *f)
 		"  --rerun=DIR       run the cases of the ipclab results folder DIR again, with its\n"
 		"                    flags (its ipclab_argv); only --out=NEW may be added\n"
 		"  --no-sentinel     no probes around each repetition (see README, Sentinel)\n"
-		"  --no-perf         no perf bench sched pipe around the pipe ping-pong case\n");
+		"  --no-perf         no perf bench sched pipe around the pipe ping-pong case\n"
+		"  --fleet           one rank per host under mpirun, each running this selection with\n"
+		"                    its own pools, in step; rank 0 writes DIR/HOST/ for every host:\n"
+		"                    mpirun --map-by ppr:1:node -n HOSTS build/ipclab --fleet ... --out=DIR\n");
 }
 
 /* Take --order=, --seed=, --rerun=, --no-sentinel and --no-perf out of argv.  0, or
@@ -89,6 +94,8 @@ static int take_run_flags(int *argc, char **argv, struct run_flags *rf, char *er
 			rf->cfg.sentinel = false;
 		} else if (strcmp(a, "--no-perf") == 0) {
 			rf->cfg.perf = false;
+		} else if (strcmp(a, "--fleet") == 0) {
+			rf->fleet = true;
 		} else
 			argv[out++] = argv[i];
 	}
@@ -132,9 +139,10 @@ int main(int argc, char **argv)
 	struct topo *topo = NULL;
 	struct run_flags rf = { .cfg = { .order = ORDER_INTERLEAVED, .sentinel = true, .perf = true } };
 	struct runner_stats stats = { 0 };
+	struct fleet *fleet = NULL;
 	char err[SUITE_ERRLEN] = "", terr[TOPO_ERRLEN] = "", tmp[4200] = "", order[64];
 	char *gargv[SUITE_MAX_ARGS], **args = NULL, **rargv = NULL, **exact = NULL;
-	int gargc, nargs = argc, rargc = 0, status = 0;
+	int gargc, nargs = argc, rargc = 0, status = 0, run_rc;
 	bool out_created = false;
 	const char *reps, *min_time;
 	char reps_flag[64], min_flag[64];
@@ -214,6 +222,11 @@ int main(int argc, char **argv)
 	}
 	if (sel->describe) {
 		suite_describe(stdout);
+		goto out;
+	}
+	if (rf.fleet && fleet_check(sel->out, err) < 0) {
+		fprintf(stderr, "ipclab: %s\n", err);
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (suite_expand(sel, topo, &suite, err) < 0) {
@@ -299,8 +312,20 @@ int main(int argc, char **argv)
 		free(b);
 		goto out;
 	}
-	/* Every flag is valid: only now create the results folder. */
-	if (sel->out) {
+	/* Every flag is valid: only now create the results folder (fleet
+	 * mode: rank 0 makes it, once the hosts agree). */
+	if (rf.fleet) {
+		int frc = fleet_open(&fleet, sel->out, &rf.cfg.seed, err);
+
+		if (frc < 0) {
+			if (err[0])
+				fprintf(stderr, "ipclab: %s\n", err);
+			status = frc == -EINVAL ? EXIT_USAGE : 1;
+			goto out;
+		}
+		rf.cfg.after_rep = fleet_after_rep;
+		rf.cfg.after_rep_arg = fleet;
+	} else if (sel->out) {
 		struct stat sb;
 
 		out_created = stat(sel->out, &sb) < 0;
@@ -313,7 +338,8 @@ int main(int argc, char **argv)
 		sig_set_tmpfile(tmp);
 	}
 
-	rf.cfg.hist_dir = sel->out; /* every kept repetition's .hgrm in its hist/ */
+	/* every kept repetition's .hgrm in its hist/ (not gathered in fleet mode) */
+	rf.cfg.hist_dir = fleet ? NULL : sel->out;
 	runner_order_text(&rf.cfg, order, sizeof(order));
 	clk_init(NULL); /* the clock every process will stamp with (before any fork) */
 	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
@@ -334,9 +360,21 @@ int main(int argc, char **argv)
 	}
 	if (rf.rerun)
 		gb_add_context("ipclab_rerun_of", rf.rerun);
+	if (fleet && fleet_begin(fleet, topo, err) < 0) {
+		if (err[0])
+			fprintf(stderr, "ipclab: %s\n", err);
+		status = 1;
+		goto out;
+	}
 	/* From here on a signal still ends with a whole bench.json: the
 	 * runner stops at once and reports what finished (maybe nothing). */
-	if (runner_run(&rf.cfg, &suite, topo, &stats) < 0 && sel->out) {
+	run_rc = runner_run(&rf.cfg, &suite, topo, &stats);
+	if (fleet) {
+		if (fleet_finish(fleet, run_rc, err) < 0) {
+			fprintf(stderr, "ipclab: %s\n", err);
+			status = 1;
+		}
+	} else if (run_rc < 0 && sel->out) {
 		fprintf(stderr, "ipclab: results in '%s' could not be written whole; removed\n", sel->out);
 		status = 1;
 	} else if (sel->out) {
@@ -365,6 +403,7 @@ out:
 	if (sig_pending())
 		status = sig_exit_status();
 	gb_shutdown();
+	fleet_free(fleet);
 	suite_free(&suite);
 	topo_close(topo);
 	free(args);

@@ -12,7 +12,7 @@
 #include "result.h"
 #include "suite.h"
 
-static int mkdirs(const char *path, char *err)
+int outdir_mkdirs(const char *path, char *err)
 {
 	char buf[4096];
 	size_t len = strlen(path);
@@ -61,7 +61,7 @@ int outdir_prepare(const char *dir, off_t room, char *tmp, size_t tmplen, char *
 	struct stat sb;
 	int fd, rc;
 
-	if ((rc = mkdirs(dir, err)) < 0)
+	if ((rc = outdir_mkdirs(dir, err)) < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/bench.json", dir);
 	if (stat(path, &sb) == 0) {

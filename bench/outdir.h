@@ -9,6 +9,10 @@
 
 #include "topo.h"
 
+/* mkdir -p path (mode 0755).  0 or -errno with one line in err
+ * (SUITE_ERRLEN). */
+int outdir_mkdirs(const char *path, char *err);
+
 /* Room bench.json needs for cases with reps repetitions (generous). */
 off_t outdir_room(unsigned cases, int reps);
 

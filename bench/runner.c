@@ -417,6 +417,8 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 				stats->failed++;
 		}
 		gb_report_show_last(b);
+		if (cfg->after_rep && cfg->after_rep(cfg->after_rep_arg, b) < 0)
+			break; /* fleet mode: the other hosts are gone */
 	}
 	for (size_t i = 0; i < n; i++)
 		stats->ran += gb_runs_kept(sel[i]) > 0;

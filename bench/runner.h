@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gbench.h"
 #include "suite.h"
 #include "topo.h"
 
@@ -22,6 +23,11 @@ struct runner_cfg {
 	bool perf;              /* perf bench sched pipe around the pipe case */
 	const char *hist_dir;   /* results folder: each kept repetition's
 				   histogram into its hist/ (NULL: none) */
+	/* Called after every kept repetition, when it was shown (fleet mode:
+	 * gather it, then wait for the other hosts); a negative return stops
+	 * the run.  NULL: none. */
+	int (*after_rep)(void *arg, struct gb_bench *b);
+	void *after_rep_arg;
 };
 
 struct runner_stats {

@@ -789,6 +789,33 @@ int topo_export_xml(const struct topo *t, const char *path, char *err)
 	return 0;
 }
 
+int topo_xml_text(const struct topo *t, char **text, size_t *len, char *err)
+{
+	char *buf = NULL;
+	int n = 0;
+
+	*text = NULL;
+	*len = 0;
+	errno = 0;
+	if (hwloc_topology_export_xmlbuffer(t->hw, &buf, &n, 0) < 0 || n < 1) {
+		int e = errno ? errno : EIO;
+
+		err_line(err, TOPO_ERRLEN, "topology xml: %s", strerror(e));
+		return -e;
+	}
+	*text = malloc((size_t)n);
+	if (!*text) {
+		hwloc_free_xmlbuffer(t->hw, buf);
+		err_line(err, TOPO_ERRLEN, "topology xml: out of memory");
+		return -ENOMEM;
+	}
+	/* n counts the closing NUL. */
+	memcpy(*text, buf, (size_t)n);
+	*len = (size_t)n - 1;
+	hwloc_free_xmlbuffer(t->hw, buf);
+	return 0;
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 static void format_size(char *out, size_t len, unsigned long long bytes)

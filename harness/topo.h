@@ -80,6 +80,10 @@ const char *topo_pair_class(const struct topo *t, int cpu_a, int cpu_b);
 /* Export the whole topology as hwloc XML (written to a temporary name in the
  * same folder and renamed).  0 or -errno with err. */
 int topo_export_xml(const struct topo *t, const char *path, char *err);
+/* The same XML as text (fleet mode sends it to the rank that writes it):
+ * malloc'd into *text (free it), its length in *len.  0 or -errno with
+ * err (TOPO_ERRLEN). */
+int topo_xml_text(const struct topo *t, char **text, size_t *len, char *err);
 
 struct topo_summary {
 	char cpu_model[128];
