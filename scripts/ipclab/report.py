@@ -28,6 +28,7 @@ from . import fmt as F
 from . import hgrm, load as L, matrix as M, plot, python_rows, sync_report
 from . import sentinel as S
 from . import pools  # issue 13: task pools, start-up, servers, coroutines
+from . import fleet  # issue 17: a fleet folder (build/ipclab --fleet)
 from .describe import LATENCY_NOTE
 from .results import load, LoadError
 
@@ -574,6 +575,8 @@ def main(argv):
 		print("usage: report.py [--hist=CASE_REGEX] RESULTS_DIR (or: make "
 		      "report RESULTS=DIR [HIST=CASE_REGEX])", file=sys.stderr)
 		return 2
+	if fleet.is_fleet(argv[0]) and not chosen:
+		return fleet.main(argv[0])  # every host's rows, a host column
 	try:
 		run = load(argv[0])
 	except LoadError as e:
