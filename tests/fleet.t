@@ -255,6 +255,35 @@ def test_two_hosts():
 		shutil.rmtree(work, ignore_errors=True)
 
 
+@T.test("fleet: ranks that select other cases: exit 2, one line naming the rank that differs, nothing created")
+def test_other_selection():
+	why = why_skipped()
+	if why:
+		raise tap.Skip(why)
+	work = tempfile.mkdtemp(prefix="ipclab-fleet-test-")
+	session = tempfile.mkdtemp(prefix="ipclab-fleet-test-")
+	out = os.path.join(work, "fleet")
+	try:
+		env = dict(os.environ, TMPDIR=session, OMPI_MCA_btl="self,vader,tcp")
+		env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+		root = ["--allow-run-as-root"] if os.geteuid() == 0 else []  # see the top of this file
+		# MPMD: rank 0 and rank 1 are given different selections.
+		one = [IPCLAB, "--fleet"] + SELECTION + ["--out=%s" % out]
+		other = [IPCLAB, "--fleet"] + [a if not a.startswith("--impl=") else "--impl=pipe"
+					       for a in SELECTION] + ["--out=%s" % out]
+		r = subprocess.run([MPIRUN, "--oversubscribe", "--bind-to", "none"] + root + ["-n", "1"] + one +
+				   [":", "-n", "1"] + other, capture_output=True, text=True, env=env,
+				   timeout=JOB_TIMEOUT_S, stdin=subprocess.DEVNULL)
+		mine = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("ipclab:")]
+		assert r.returncode == 2, "exit %d, want 2: %s" % (r.returncode, r.stdout + r.stderr)
+		assert len(mine) == 1 and "rank 1" in mine[0] and "other cases" in mine[0], \
+			"want one line naming rank 1: %s" % mine
+		assert not os.path.exists(out), "--out folder created"
+	finally:
+		shutil.rmtree(session, ignore_errors=True)
+		shutil.rmtree(work, ignore_errors=True)
+
+
 @T.test("fleet: a rank SIGKILLed mid-run ends the job; no process or IPC object is left; every repetition gathered before is kept")
 def test_rank_killed():
 	why = why_skipped()
