@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fleet.h"
@@ -42,6 +43,8 @@ struct fleet {
 	unsigned total;                 /* repetitions each host runs */
 	unsigned gathered;              /* repetitions gathered per host */
 	bool lost;                      /* a collective failed: no more MPI */
+	uint64_t step_ns;               /* in fleet_after_rep: gathering, writing, waiting */
+	uint64_t open_ns;               /* in fleet_open and fleet_begin */
 	struct fleet_host *hosts;       /* rank 0: size of them */
 };
 
@@ -73,6 +76,14 @@ bool fleet_is_writer(const struct fleet *f)
 int fleet_hosts(const struct fleet *f)
 {
 	return f ? f->size : 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* A host name as a folder name: [A-Za-z0-9._-], anything else '_'. */
@@ -290,6 +301,7 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err)
 		snprintf(err, SUITE_ERRLEN, "out of memory");
 		return -ENOMEM;
 	}
+	f->open_ns = now_ns(); /* its start, until out: */
 	f->memfd = -1;
 	f->dir = dir;
 	if (mpienv_init(err, SUITE_ERRLEN) < 0) {
@@ -368,6 +380,7 @@ out:
 	free(names);
 	free(offs);
 	free(lens);
+	f->open_ns = now_ns() - f->open_ns;
 	*out = f;
 	return rc;
 }
@@ -412,6 +425,7 @@ static void free_texts(char **texts, int n)
 
 int fleet_begin(struct fleet *f, const struct topo *topo, char *err)
 {
+	uint64_t t0 = now_ns();
 	char *head = gb_json_head(), *xml = NULL, *desc = NULL, terr[TOPO_ERRLEN] = "";
 	char **heads = NULL, **xmls = NULL, **descs = NULL;
 	size_t xlen = 0, dlen = 0;
@@ -467,6 +481,7 @@ int fleet_begin(struct fleet *f, const struct topo *topo, char *err)
 		}
 		rc = -(int)verdict;
 	}
+	f->open_ns += now_ns() - t0;
 	free_texts(heads, f->size);
 	free_texts(xmls, f->size);
 	free_texts(descs, f->size);
@@ -507,6 +522,7 @@ static int host_append(struct fleet_host *h, const char *entry, size_t len)
 int fleet_after_rep(void *arg, struct gb_bench *b)
 {
 	struct fleet *f = arg;
+	uint64_t t0 = now_ns();
 	char *entry = gb_json_last(b), *block = NULL;
 	size_t *offs = NULL, *lens = NULL;
 	int rc = -ENOMEM;
@@ -552,6 +568,7 @@ out:
 	free(block);
 	free(offs);
 	free(lens);
+	f->step_ns += now_ns() - t0;
 	return rc;
 }
 
@@ -633,6 +650,10 @@ int fleet_finish(struct fleet *f, int run_rc, char *err)
 			fprintf(stderr, "ipclab: fleet results of %d host(s) in %s (report: make report RESULTS=%s)\n",
 				f->size, f->dir, f->dir);
 	}
+	/* What fleet mode itself cost this rank (the figure of the README). */
+	fprintf(stderr, "ipclab: --fleet: rank %d: start-up (MPI_Init, agreeing, first files) %.2f s; "
+		"gathering, writing and waiting for the other hosts after each of %u repetitions %.2f s\n",
+		f->rank, (double)f->open_ns / 1e9, f->total, (double)f->step_ns / 1e9);
 	if (!f->lost && fleetnet_barrier() == 0)
 		mpienv_finalize();
 	free_texts(all, f->rank == 0 ? f->size : 0);
