@@ -100,6 +100,10 @@ class Job:
 				self.p.communicate()
 			raise AssertionError("mpirun did not end within %d s" % JOB_TIMEOUT_S)
 		self.seconds = time.monotonic() - self.t0
+		# Under make test SANITIZE=1: a report of ASan or UBSan in any
+		# rank fails the test, whatever mpirun's exit status.
+		bad = [l for l in out.splitlines() if "ERROR: AddressSanitizer" in l or "runtime error:" in l]
+		assert not bad, "sanitizer: %s" % bad[:3]
 		return self.p.returncode, out
 
 	def rank_pid(self, rank, timeout=JOB_TIMEOUT_S):
@@ -275,6 +279,9 @@ def test_other_selection():
 				   [":", "-n", "1"] + other, capture_output=True, text=True, env=env,
 				   timeout=JOB_TIMEOUT_S, stdin=subprocess.DEVNULL)
 		mine = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("ipclab:")]
+		bad = [l for l in (r.stdout + r.stderr).splitlines()
+		       if "ERROR: AddressSanitizer" in l or "runtime error:" in l]
+		assert not bad, "sanitizer: %s" % bad[:3]
 		assert r.returncode == 2, "exit %d, want 2: %s" % (r.returncode, r.stdout + r.stderr)
 		assert len(mine) == 1 and "rank 1" in mine[0] and "other cases" in mine[0], \
 			"want one line naming rank 1: %s" % mine
