@@ -197,7 +197,7 @@ def test_not_launched():
 		shutil.rmtree(work, ignore_errors=True)
 
 
-@T.test("fleet: two hosts on localhost (mpirun -n 2): HOST-rank0/ and HOST-rank1/, each bench.json whole with the selected cases, report with a host column, nothing left")
+@T.test("fleet: two hosts on localhost (mpirun -n 2): HOST-rank0/ and HOST-rank1/, each bench.json whole with the selected cases, report with a host column, the two compared, nothing left")
 def test_two_hosts():
 	why = why_skipped()
 	if why:
@@ -243,6 +243,17 @@ def test_two_hosts():
 		for case in want:
 			for folder in folders:
 				assert "| %s | %s |" % (case, folder) in md, "no row for %s on %s" % (case, folder)
+		# Two hosts of one fleet compare like two machines (make compare
+		# A=DIR/HOST1 B=DIR/HOST2).
+		cmp = os.path.join(work, "cmp")
+		r = subprocess.run([PYTHON, os.path.join(tap.SCRIPTS, "compare.py"), "--out", cmp] +
+				   [os.path.join(out, f) for f in folders], capture_output=True, text=True,
+				   timeout=tap.CHILD_TIMEOUT_S, stdin=subprocess.DEVNULL)
+		assert r.returncode == 0, r.stderr
+		with open(os.path.join(cmp, "compare.md")) as f:
+			cmd = f.read()
+		for case in want:
+			assert "| %s |" % case in cmd, "compare.md has no row for %s" % case
 		job.check_nothing_left(pids)
 		# Bad input: the same DIR again is refused (exit 2), nothing touched.
 		before = {f: os.path.getmtime(os.path.join(out, f, "bench.json")) for f in folders}
