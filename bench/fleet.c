@@ -181,6 +181,17 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err)
 	snprintf(ctx, sizeof(ctx), "rank %d of %d on host %s; in step: one MPI barrier before each repetition",
 		 f->rank, f->size, f->host);
 	gb_add_context("ipclab_fleet", ctx);
+	/* One table on the terminal: rank 0's.  The others' results are in
+	 * DIR; their progress and errors stay on stderr. */
+	if (f->rank != 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		fflush(stdout);
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+	}
 	rc = 0;
 	goto out;
 lost:
