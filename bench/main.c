@@ -56,7 +56,7 @@ static void run_flags_usage(FILE *f)
 		"                    mpirun --map-by ppr:1:node -n HOSTS build/ipclab --fleet ... --out=DIR\n");
 }
 
-/* Take --order=, --seed=, --rerun=, --no-sentinel and --no-perf out of argv.  0, or
+/* Take --order=, --seed=, --rerun=, --no-sentinel, --no-perf and --fleet out of argv.  0, or
  * -EINVAL with one line in err. */
 static int take_run_flags(int *argc, char **argv, struct run_flags *rf, char *err)
 {

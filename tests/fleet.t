@@ -310,7 +310,7 @@ def test_rank_killed():
 	work = tempfile.mkdtemp(prefix="ipclab-fleet-test-")
 	out = os.path.join(work, "fleet")
 	# Long enough repetitions that the kill lands inside one.
-	job = Job(out, min_time="0.2", reps=3)
+	job = Job(out, min_time="0.2", reps=5)
 	killed = False
 	try:
 		pids = [job.rank_pid(0), job.rank_pid(1)]
