@@ -178,7 +178,7 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err)
 		f->lost = true;
 		goto out;
 	}
-	snprintf(ctx, sizeof(ctx), "rank %d of %d on host %s; in step: one MPI barrier before each repetition",
+	snprintf(ctx, sizeof(ctx), "rank %d of %d on host %s; in step: an MPI barrier between two repetitions",
 		 f->rank, f->size, f->host);
 	gb_add_context("ipclab_fleet", ctx);
 	/* One table on the terminal: rank 0's.  The others' results are in
@@ -196,7 +196,9 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err)
 	goto out;
 lost:
 	f->lost = true;
-	snprintf(err, SUITE_ERRLEN, "--fleet: MPI failed while the hosts agreed on the run (%s)", strerror(-rc));
+	if (!err[0])
+		snprintf(err, SUITE_ERRLEN, "--fleet: MPI failed while the hosts agreed on the run (%s)",
+			 strerror(-rc));
 out:
 	free(digests);
 	free(names);
@@ -218,8 +220,10 @@ static int gather_texts(struct fleet *f, const char *text, char **texts)
 	if (f->rank == 0) {
 		offs = calloc((size_t)f->size, sizeof(*offs));
 		lens = calloc((size_t)f->size, sizeof(*lens));
-		if (!offs || !lens)
+		if (!offs || !lens) {
+			f->lost = true; /* rank 0 cannot take part: mpirun ends the others */
 			goto out;
+		}
 	}
 	rc = fleetnet_gather(text ? text : "", text ? strlen(text) : 0, &block, offs, lens);
 	if (rc < 0) {
@@ -420,8 +424,10 @@ int fleet_finish(struct fleet *f, int run_rc, char *err)
 		snprintf(err, SUITE_ERRLEN, "--fleet: a host was lost (MPI failed); the job ends early");
 		return -EIO;
 	}
-	if (f->rank == 0 && !(all = calloc((size_t)f->size, sizeof(*all))))
+	if (f->rank == 0 && !(all = calloc((size_t)f->size, sizeof(*all)))) {
 		rc = -ENOMEM;
+		f->lost = true; /* rank 0 cannot take part: mpirun ends the others */
+	}
 	if (rc == 0)
 		rc = gather_texts(f, own, all);
 	for (int i = 0; rc == 0 && f->rank == 0 && i < f->size; i++) {
@@ -434,7 +440,8 @@ int fleet_finish(struct fleet *f, int run_rc, char *err)
 		got += h->whole;
 	}
 	if (f->rank == 0 && f->fd.hosts) {
-		int mrc = fleetdir_manifest(&f->fd, got == f->size ? "complete" : "complete, some hosts' reports were not whole");
+		int mrc = fleetdir_manifest(&f->fd, got == f->size ? "complete"
+					    : "complete, some hosts' reports were not whole");
 
 		if (rc == 0)
 			rc = mrc;
@@ -444,6 +451,8 @@ int fleet_finish(struct fleet *f, int run_rc, char *err)
 			fprintf(stderr, "ipclab: fleet results of %d host(s) in %s (report: make report RESULTS=%s)\n",
 				f->size, f->fd.dir, f->fd.dir);
 	}
+	if (rc < 0 && !err[0])
+		snprintf(err, SUITE_ERRLEN, "--fleet: sending the results to rank 0: %s", strerror(-rc));
 	/* What fleet mode itself cost this rank (the figure of the README). */
 	fprintf(stderr, "ipclab: --fleet: rank %d: start-up (MPI_Init, agreeing, first files) %.2f s; "
 		"gathering, writing and waiting for the other hosts after each of %u repetitions %.2f s\n",
