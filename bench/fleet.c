@@ -16,6 +16,7 @@
 #include "fleet.h"
 #include "fleetdir.h"
 #include "fleetnet.h"
+#include "histout.h"
 #include "mpienv.h"
 #include "outdir.h"
 #include "sig.h"
@@ -317,38 +318,82 @@ int fleet_begin(struct fleet *f, const struct topo *topo, char *err)
 	return rc;
 }
 
-int fleet_after_rep(void *arg, struct gb_bench *b)
+/* What a rank sends after a repetition: the JSON reporter's object, then,
+ * when the repetition kept a histogram, a NUL, its hist/ file name, a NUL
+ * and its .hgrm text.  Malloc'd into *msg (NULL and 0: nothing to send). */
+static void rep_message(struct gb_bench *b, const struct hist *h, char **msg, size_t *len)
+{
+	char *entry = gb_json_last(b), name[256];
+	const struct suite_case *c = gb_user(b);
+	FILE *m;
+
+	*msg = NULL;
+	*len = 0;
+	if (!entry || !(m = open_memstream(msg, len))) {
+		free(entry);
+		return;
+	}
+	fputs(entry, m);
+	if (h && c && gb_runs_kept(b) > 0 &&
+	    histout_file_name(c->name, gb_runs_kept(b) - 1, name, sizeof(name)) == 0) {
+		fputc('\0', m);
+		fputs(name, m);
+		fputc('\0', m);
+		hist_print_hgrm(h, m);
+	}
+	if (fclose(m) != 0) {
+		free(*msg);
+		*msg = NULL;
+		*len = 0;
+	}
+	free(entry);
+}
+
+/* Rank 0: one host's message (rep_message) into its folder. */
+static int keep_message(struct fleet *f, struct fleet_host *h, const char *msg, size_t len)
+{
+	size_t elen = strnlen(msg, len), nlen;
+	const char *name = msg + elen + 1;
+	int rc = fleetdir_append(h, msg, elen);
+
+	if (rc == 0)
+		rc = fleetdir_write_partial(&f->fd, h);
+	if (rc < 0 || elen + 1 >= len)
+		return rc;
+	nlen = strnlen(name, len - elen - 1);
+	if (elen + 1 + nlen + 1 > len)
+		return -EPROTO;
+	/* The text ends where the message ends: fleetnet puts a NUL there. */
+	return fleetdir_write_hist(&f->fd, h, name, name + nlen + 1);
+}
+
+int fleet_after_rep(void *arg, struct gb_bench *b, const struct hist *h)
 {
 	struct fleet *f = arg;
 	uint64_t t0 = now_ns();
-	char *entry = gb_json_last(b), *block = NULL;
-	size_t *offs = NULL, *lens = NULL;
+	char *entry = NULL, *block = NULL;
+	size_t *offs = NULL, *lens = NULL, elen = 0;
 	int rc = -ENOMEM;
 
-	if (f->lost) {
-		free(entry);
+	if (f->lost)
 		return -EIO;
-	}
+	rep_message(b, h, &entry, &elen);
 	if (f->rank == 0) {
 		offs = calloc((size_t)f->size, sizeof(*offs));
 		lens = calloc((size_t)f->size, sizeof(*lens));
 		if (!offs || !lens)
 			goto out; /* rank 0 stops; mpirun ends the others */
 	}
-	rc = fleetnet_gather(entry ? entry : "", entry ? strlen(entry) : 0, &block, offs, lens);
+	rc = fleetnet_gather(entry ? entry : "", elen, &block, offs, lens);
 	if (rc < 0) {
 		f->lost = true;
 		goto out;
 	}
 	if (f->rank == 0) {
 		f->fd.gathered++;
-		for (int i = 0; i < f->size && rc == 0; i++) {
-			if (!lens[i])
-				continue;
-			rc = fleetdir_append(&f->fd.hosts[i], block + offs[i], lens[i]);
-			if (rc == 0)
-				rc = fleetdir_write_partial(&f->fd, &f->fd.hosts[i]);
-		}
+		for (int i = 0; i < f->size && rc == 0; i++)
+			if (lens[i])
+				rc = keep_message(f, &f->fd.hosts[i], block + offs[i], lens[i]);
 		if (rc == 0)
 			rc = fleetdir_manifest(&f->fd, "running");
 		if (rc < 0)

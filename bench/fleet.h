@@ -6,7 +6,7 @@
  *   DIR/fleet.json          the hosts, their folders, how far each got
  *   DIR/FOLDER/bench.json   each host's results (FOLDER: its host name, or
  *                           HOST-rankN when ranks share a host name)
- *   DIR/FOLDER/topology.xml, DIR/FOLDER/describe.json
+ *   DIR/FOLDER/topology.xml, DIR/FOLDER/describe.json, DIR/FOLDER/hist/
  * Every host's bench.json is rewritten (temporary name, rename) after each
  * repetition with every repetition gathered so far, so a job that ends
  * early (mpirun ends every rank when one dies) keeps them; at the end it is
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "gbench.h"
+#include "hist.h"
 #include "topo.h"
 
 struct fleet;
@@ -43,9 +44,11 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err);
 int fleet_begin(struct fleet *f, const struct topo *topo, char *err);
 
 /* For runner_cfg.after_rep (arg: the fleet): this repetition of every
- * host to rank 0, which rewrites each host's bench.json; then every host
- * waits for the others.  0, or -errno: the run must stop. */
-int fleet_after_rep(void *arg, struct gb_bench *b);
+ * host (its JSON, and its histogram h as .hgrm text when there is one) to
+ * rank 0, which rewrites each host's bench.json and writes the histogram
+ * into its hist/ as a plain run would; then every host waits for the
+ * others.  0, or -errno: the run must stop. */
+int fleet_after_rep(void *arg, struct gb_bench *b, const struct hist *h);
 
 /* After runner_run (run_rc: its return): every host's whole report to
  * rank 0, DIR/fleet.json final, MPI finalized.  After an interruption or a

@@ -13,6 +13,7 @@
 
 #include "fleetdir.h"
 #include "gbench.h"
+#include "histout.h"
 #include "outdir.h"
 #include "sig.h"
 #include "suite.h"
@@ -191,6 +192,19 @@ int fleetdir_prepare(struct fleet_dir *d, const char *names, const size_t *offs,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int fleetdir_write_hist(const struct fleet_dir *d, const struct fleet_host *h, const char *name, const char *text)
+{
+	char dir[PATH_MAX];
+
+	if (!name[0] || name[0] == '.' || strchr(name, '/'))
+		return -EINVAL;
+	if (snprintf(dir, sizeof(dir), "%s/%s/%s", d->dir, h->folder, HISTOUT_SUBDIR) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return write_whole(dir, name, (const char *const[]){ text }, 1);
 }
 
 /* Rank 0: add one gathered repetition to host h. */

@@ -49,6 +49,11 @@ int fleetdir_write(const struct fleet_dir *d, const struct fleet_host *h, const 
  * repetition so far, the reporter's ending.  0 or -errno. */
 int fleetdir_write_partial(const struct fleet_dir *d, const struct fleet_host *h);
 
+/* DIR/FOLDER/hist/name (made when missing) holding text: a repetition's
+ * histogram as a plain run writes it (histout.h).  name must be a plain
+ * file name (-EINVAL otherwise).  0 or -errno. */
+int fleetdir_write_hist(const struct fleet_dir *d, const struct fleet_host *h, const char *name, const char *text);
+
 /* Add one gathered repetition (the JSON reporter's object) to h.  0 or
  * -ENOMEM. */
 int fleetdir_append(struct fleet_host *h, const char *entry, size_t len);

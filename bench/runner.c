@@ -356,13 +356,13 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 	unsigned *slots = calloc(total ? total : 1, sizeof(*slots));
 	bool *counted = calloc(n ? n : 1, sizeof(*counted));
 	bool *drifted = calloc(n ? n : 1, sizeof(*drifted));
-	struct hist *kept = cfg->hist_dir ? malloc(sizeof(*kept)) : NULL;
+	struct hist *kept = cfg->hist_dir || cfg->after_rep ? malloc(sizeof(*kept)) : NULL;
 	uint64_t t0 = clk_now_ns();
 	bool hist_warned = false;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
-	if (!sel || !slots || !counted || !drifted || (cfg->hist_dir && !kept)) {
+	if (!sel || !slots || !counted || !drifted || ((cfg->hist_dir || cfg->after_rep) && !kept)) {
 		free(kept);
 		free(sel);
 		free(slots);
@@ -417,7 +417,8 @@ int runner_run(const struct runner_cfg *cfg, struct suite *suite, const struct t
 				stats->failed++;
 		}
 		gb_report_show_last(b);
-		if (cfg->after_rep && cfg->after_rep(cfg->after_rep_arg, b) < 0)
+		if (cfg->after_rep && cfg->after_rep(cfg->after_rep_arg, b,
+						     kept && kept->count && !gb_last_error(b) ? kept : NULL) < 0)
 			break; /* fleet mode: the other hosts are gone */
 	}
 	for (size_t i = 0; i < n; i++)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gbench.h"
+#include "hist.h"
 #include "suite.h"
 #include "topo.h"
 
@@ -24,9 +25,10 @@ struct runner_cfg {
 	const char *hist_dir;   /* results folder: each kept repetition's
 				   histogram into its hist/ (NULL: none) */
 	/* Called after every kept repetition, when it was shown (fleet mode:
-	 * gather it, then wait for the other hosts); a negative return stops
-	 * the run.  NULL: none. */
-	int (*after_rep)(void *arg, struct gb_bench *b);
+	 * gather it, then wait for the other hosts), with its latency
+	 * histogram when it kept one (else NULL); a negative return stops the
+	 * run.  NULL: none. */
+	int (*after_rep)(void *arg, struct gb_bench *b, const struct hist *h);
 	void *after_rep_arg;
 };
 

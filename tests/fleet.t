@@ -224,8 +224,12 @@ def test_two_hosts():
 		assert all(h["whole"] for h in man["hosts"]), man
 		for rank, folder in enumerate(folders):
 			d = os.path.join(out, folder)
-			assert sorted(os.listdir(d)) == ["bench.json", "describe.json", "topology.xml"], os.listdir(d)
+			assert sorted(os.listdir(d)) == ["bench.json", "describe.json", "hist", "topology.xml"], os.listdir(d)
 			doc, reps = runs_of(os.path.join(d, "bench.json"))
+			# Each repetition's histogram, named as a plain run names it.
+			hgrm = sorted(os.listdir(os.path.join(d, "hist")))
+			assert hgrm == sorted("%s.rep%d.hgrm" % (c.replace("/", "_").replace(":", "="), r)
+					      for c in want for r in range(REPS)), "%s/hist: %s" % (folder, hgrm)
 			assert sorted(reps) == want, "%s: cases %s, want %s" % (folder, sorted(reps), want)
 			assert all(n == REPS for n in reps.values()), "%s: repetitions %s" % (folder, reps)
 			assert any(b.get("run_type") == "aggregate" for b in doc["benchmarks"]), \
