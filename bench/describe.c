@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "result.h"
+#include "sig.h"
 #include "suite.h"
 
 #define DESCRIBE_VERSION 1
@@ -200,6 +201,9 @@ int suite_write_describe(const char *dir, char *err)
 
 	snprintf(tmp, sizeof(tmp), "%s/.describe.json.%ld.tmp", dir, (long)getpid());
 	snprintf(path, sizeof(path), "%s/describe.json", dir);
+	/* Named before it exists: a second signal while it is written
+	 * removes it (interrupt.t saw .describe.json.PID.tmp left). */
+	sig_set_tmpfile_at(SIG_TMP_DESCRIBE, tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		int e = errno;
@@ -208,6 +212,7 @@ int suite_write_describe(const char *dir, char *err)
 			close(fd);
 			unlink(tmp);
 		}
+		sig_set_tmpfile_at(SIG_TMP_DESCRIBE, NULL);
 		snprintf(err, SUITE_ERRLEN, "describe.json: cannot write in '%.300s': %s", dir, strerror(e));
 		return -e;
 	}
@@ -218,8 +223,10 @@ int suite_write_describe(const char *dir, char *err)
 		int e = errno ? errno : EIO;
 
 		unlink(tmp);
+		sig_set_tmpfile_at(SIG_TMP_DESCRIBE, NULL);
 		snprintf(err, SUITE_ERRLEN, "describe.json in '%.300s': %s", dir, strerror(e));
 		return -e;
 	}
+	sig_set_tmpfile_at(SIG_TMP_DESCRIBE, NULL);
 	return 0;
 }

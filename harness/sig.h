@@ -15,9 +15,9 @@ int sig_pending(void);
 /* Exit status for the caught signal: 130 for SIGINT, 143 for SIGTERM. */
 int sig_exit_status(void);
 /* The temporary files a second signal must remove, one per slot ("" or
- * NULL: none): the results file (sig_set_tmpfile) and a histogram file
- * being written. */
-enum sig_tmp_slot { SIG_TMP_RESULTS = 0, SIG_TMP_HIST, SIG_TMP_SLOTS };
+ * NULL: none): the results file (sig_set_tmpfile), a histogram file and the
+ * folder's describe.json being written. */
+enum sig_tmp_slot { SIG_TMP_RESULTS = 0, SIG_TMP_HIST, SIG_TMP_DESCRIBE, SIG_TMP_SLOTS };
 void sig_set_tmpfile_at(enum sig_tmp_slot slot, const char *path);
 /* The temporary results file: sig_set_tmpfile_at(SIG_TMP_RESULTS, path). */
 void sig_set_tmpfile(const char *path);

@@ -39,6 +39,9 @@ rev=$(git -C "$repo" rev-parse --verify -q "$commit^{commit}") || {
 }
 lock=${SOAK_LOCK:-/tmp/ipclab-measure.lock}
 work=$(mktemp -d "${TMPDIR:-/tmp}/soak-tests.XXXXXX")
+# Open to other users, as a checkout usually is: faults.t runs ipclab as a
+# user of its own (RLIMIT_NPROC), which must reach the clone's build.
+chmod 755 "$work"
 ncpu=$(nproc)
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -1079,6 +1079,19 @@ def class_concurrent():
 
 # ---- class 7: resource limits --------------------------------------------
 
+
+def closed_to_others(path):
+	"""The first folder on the way to path (or path itself) that a user who
+	is neither its owner nor in its group may not enter or run; None."""
+	p = os.path.abspath(path)
+	while True:
+		if not os.stat(p).st_mode & 0o001:
+			return p
+		parent = os.path.dirname(p)
+		if parent == p:
+			return None
+		p = parent
+
 def class_rlimit():
 	# RLIMIT_MSGQUEUE too small for one queue.
 	stats["rlimit"] += 1
@@ -1120,6 +1133,16 @@ def class_rlimit():
 	if not setpriv:
 		skip("RLIMIT_NPROC too small", "setpriv not found (root ignores RLIMIT_NPROC)")
 		return
+	# That user reaches ipclab and the output folder only through folders
+	# others may enter (a checkout in a private folder, such as one made
+	# by mktemp -d, cannot be run as another user: prlimit said
+	# "Permission denied", exit 126, in a soak).
+	for need in (IPCLAB, WORK):
+		blocked = closed_to_others(need)
+		if blocked:
+			skip("RLIMIT_NPROC too small", "another user cannot enter %s (mode %o), on the way to %s" %
+			     (blocked, os.stat(blocked).st_mode & 0o777, need))
+			return
 	stats["rlimit"] += 1
 	# A user of this run's own, with no process yet: RLIMIT_NPROC counts
 	# every process and thread of the real uid, so with a shared one

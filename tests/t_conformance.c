@@ -78,14 +78,16 @@
  * progress for CONF_ALARM_S seconds, or ran CONF_ALARM_S x (1 + that),
  * hangs. */
 #define CONF_ALARM_S 20
-#define CONF_ALARM_MORE 5
+#define CONF_ALARM_MORE 11
 /* Hangs after which a mechanism's remaining tests fail at once: keeps a
  * broken mechanism from costing CONF_ALARM_S per test. */
 #define CONF_HANGS_MAX 2
 /* How often the parent looks at the kill tests' progress. */
 #define CONF_POLL_NS 1000000
-/* A child that outlives its test (parent stuck) dies on its own. */
-#define CONF_CHILD_ALARM_S 90
+/* A child that outlives its test (parent stuck) dies on its own: only after
+ * the parent's own limit (a fixed 90 s child alarm killed spinning pairs
+ * that were still moving at load 15-20, before the parent's stall limit). */
+#define CONF_CHILD_ALARM_S (CONF_ALARM_S * (1 + CONF_ALARM_MORE) + 30)
 /* Messages per channel in the two-channel test. */
 #define CONF_TWO_MSGS 200
 /* 4 senders + 4 receivers. */
