@@ -56,6 +56,7 @@ void suite_usage(FILE *f, const char *argv0)
 		"                    forked process, pinned the same way; names end /workers:thread),\n"
 		"                    coroutine (coroutines of one thread: only subjects that yield),\n"
 		"                    coroutine-ucontext (the same on glibc's swapcontext)\n"
+		"                    mpi (ranks of mpirun -n K --bind-to none: rank i is worker i)\n"
 		"  --profile=NAME    quick (default, < 10 min on 2 cores) or full (paper grade)\n"
 		"  --verify=MODE     sample (default: length, sequence, tail word) or full (every byte)\n"
 		"  --cs=LIST         lock workloads (contend): ns of work inside the lock (default 0)\n"
@@ -456,7 +457,7 @@ int suite_parse(int argc, char **argv, const struct topo *topo,
 				enum pool_backend b;
 
 				if (pool_backend_parse(items[k], &b) < 0 || k >= POOL_BACKEND_COUNT) {
-					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread, coroutine, coroutine-ucontext",
+					snprintf(err, SUITE_ERRLEN, "unknown worker backend '%s' in --workers; accepted: process, thread, coroutine, coroutine-ucontext, mpi",
 						 cli_shown(items[k], show, sizeof(show)));
 					return -EINVAL;
 				}

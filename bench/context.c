@@ -216,7 +216,8 @@ void context_add(const struct selection *sel, const struct suite *suite, const s
 	gb_add_context("ipclab_workers", "process: one forked process per worker (default; left out of names); "
 		       "thread: threads of one forked process (names end /workers:thread, labels say workers=thread); "
 		       "coroutine: coroutines of one thread of one forked process, on our own context switch (/workers:coroutine); "
-		       "coroutine-ucontext: the same on glibc's swapcontext, an rt_sigprocmask system call per switch (/workers:coroutine-ucontext)");
+		       "coroutine-ucontext: the same on glibc's swapcontext, an rt_sigprocmask system call per switch (/workers:coroutine-ucontext); "
+		       "mpi: rank i of the mpirun job is worker i, rank 0 coordinates (names end /workers:mpi)");
 	gb_add_context("ipclab_time", "manual: Google Benchmark's time is ours (the harness clock, ipclab_clock, around each timed round), per message (per round trip for pingpong)");
 
 	if (clk_calibrate(&ci) == 0) {

@@ -16,6 +16,7 @@
 #include "context.h"
 #include "fleet.h"
 #include "gbench.h"
+#include "mpirank.h"
 #include "outdir.h"
 #include "rerun.h"
 #include "runner.h"
@@ -312,6 +313,9 @@ int main(int argc, char **argv)
 		free(b);
 		goto out;
 	}
+	/* --workers=mpi: rank 0 goes on, every other rank serves its cases. */
+	if (mpirank_begin(sel, topo, &status))
+		goto out;
 	/* Every flag is valid: only now create the results folder (fleet
 	 * mode: rank 0 makes it, once the hosts agree). */
 	if (rf.fleet) {
@@ -402,6 +406,7 @@ out:
 		rmdir(sel->out); /* ours and empty: bad input leaves nothing */
 	if (sig_pending())
 		status = sig_exit_status();
+	mpirank_end();
 	gb_shutdown();
 	fleet_free(fleet);
 	suite_free(&suite);

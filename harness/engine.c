@@ -104,6 +104,17 @@ static int worker_round(struct pool_worker *w)
 	return rc;
 }
 
+void case_pool_callbacks(struct case_run *r, struct pool_cfg *cfg)
+{
+	cfg->slot_size = sizeof(struct wl_slot);
+	cfg->cmd_size = sizeof(struct wl_cmd);
+	cfg->setup = worker_setup;
+	cfg->round = worker_round;
+	cfg->teardown = worker_teardown;
+	cfg->arg = r;
+	cfg->progress = slot_progress;
+}
+
 static void make_label(struct case_run *r)
 {
 	const struct wl_engine *e = r->spec.workload->engine;
@@ -211,26 +222,25 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 		free_run(r);
 		return rc;
 	}
-	if (wl->engine->create && (rc = wl->engine->create(r, why)) < 0) {
-		free_run(r);
-		return rc;
-	}
-
 	struct pool_cfg cfg = {
 		.nworkers = r->nprocs,
 		.cpus = r->cpus,
 		.topo = spec->topo,
-		.slot_size = sizeof(struct wl_slot),
-		.cmd_size = sizeof(struct wl_cmd),
-		.setup = worker_setup,
-		.round = worker_round,
-		.teardown = worker_teardown,
-		.arg = r,
 		.start_timeout_ms = spec->timeout_ms + STOP_TIMEOUT_MS,
-		.progress = slot_progress,
 		.backend = spec->workers,
 	};
+	case_pool_callbacks(r, &cfg);
+	if (spec->workers == POOL_MPI) /* ranks: worker 0's part here, the rest described */
+		rc = case_mpi_describe(r, &cfg, why);
+	else
+		rc = wl->engine->create ? wl->engine->create(r, why) : 0;
+	if (rc < 0) {
+		case_mpi_free(&cfg);
+		free_run(r);
+		return rc;
+	}
 	rc = pool_start(&r->pool, &cfg, reason);
+	case_mpi_free(&cfg);
 	if (rc < 0) {
 		r->pool = NULL;
 		if (rc == -ENOTSUP) /* a worker's own -ENOTSUP fails the case: it started */
@@ -239,7 +249,7 @@ int case_open(struct case_run **out, const struct case_spec *spec, char *why)
 		free_run(r);
 		return rc;
 	}
-	if (wl->engine->started)
+	if (wl->engine->started && spec->workers != POOL_MPI) /* rank 0 is worker 0 */
 		wl->engine->started(r);
 	make_label(r);
 	*out = r;

@@ -56,6 +56,7 @@
 #include "futex.h"
 #include "ipc.h"
 #include "pool.h"
+#include "pool_mpi.h"
 #include "sig.h"
 #include "topo.h"
 
@@ -156,6 +157,7 @@ struct pool {
 	bool broken;        /* an error happened: only pool_stop() */
 	bool killed;        /* every worker killed and reaped */
 	int *cpus;          /* n entries, copied from cfg */
+	struct pool_mpi *mpi; /* POOL_MPI: the ranks (pool_mpi.c); no process forked */
 	struct pool_proc proc[];
 };
 
@@ -172,6 +174,7 @@ static const char *const backend_names[POOL_BACKEND_COUNT] = {
 	[POOL_THREAD] = "thread",
 	[POOL_COROUTINE] = "coroutine",
 	[POOL_COROUTINE_UCONTEXT] = "coroutine-ucontext",
+	[POOL_MPI] = "mpi",
 };
 
 const char *pool_backend_name(enum pool_backend b)
@@ -196,13 +199,13 @@ bool pool_backend_is_coroutine(enum pool_backend b)
 
 bool pool_backend_shares_memory(enum pool_backend b)
 {
-	return b != POOL_PROCESS; /* threads, or coroutines of one thread */
+	return b == POOL_THREAD || pool_backend_is_coroutine(b); /* of one process */
 }
 
 /* The process that runs worker i. */
 static unsigned proc_of(const struct pool *p, unsigned i)
 {
-	return p->cfg.backend != POOL_PROCESS ? 0 : i;
+	return pool_backend_shares_memory(p->cfg.backend) ? 0 : i;
 }
 
 /* Spin (yielding now and then) for up to POOL_SPIN_NS until
@@ -447,9 +450,15 @@ void pool_sync(struct pool_worker *w)
 {
 	struct pool_wctx *x = (struct pool_wctx *)((char *)w -
 						   offsetof(struct pool_wctx, w));
-	struct pool_ctl *c = x->p->ctl;
-	unsigned sense = !x->sense;
+	struct pool_ctl *c;
+	unsigned sense;
 
+	if (w->backend == POOL_MPI) { /* ranks: a barrier over MPI (no pool_wctx) */
+		pool_mpi_sync(w);
+		return;
+	}
+	c = x->p->ctl;
+	sense = !x->sense;
 	x->sense = sense;
 	if (atomic_fetch_add(&c->sync_count, 1) + 1 == x->p->n) {
 		atomic_store(&c->sync_count, 0);
@@ -707,6 +716,32 @@ static void pool_free(struct pool *p)
 	free(p);
 }
 
+/* The MPI backend's start: ranks instead of forked children. */
+static int pool_start_mpi(struct pool *p, struct pool **out, char *reason)
+{
+	int *ran_on = calloc(p->n, sizeof(*ran_on));
+	pid_t *pid = calloc(p->n, sizeof(*pid));
+	int rc = ran_on && pid ? 0 : -ENOMEM;
+
+	if (rc)
+		err_line(reason, POOL_ERRLEN, "pool: out of memory");
+	else
+		rc = pool_mpi_start(&p->mpi, &p->cfg, p->cmd, p->slots, p->slot_stride, ran_on, pid, reason);
+	for (unsigned i = 0; !rc && i < p->n; i++) {
+		p->ws[i].ran_on = ran_on[i];
+		p->proc[i] = (struct pool_proc){ .pid = pid[i], .reaped = true };
+	}
+	free(ran_on);
+	free(pid);
+	if (rc) {
+		pool_free(p);
+		return rc;
+	}
+	p->killed = true; /* nothing to kill or reap here */
+	*out = p;
+	return 0;
+}
+
 int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 {
 	size_t ws_off, cmd_off, slot_off, len, stride;
@@ -758,7 +793,7 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	p->cfg = *cfg;
 	p->cfg.cpus = p->cpus;
 	p->n = n;
-	p->nproc = cfg->backend != POOL_PROCESS ? 1 : n;
+	p->nproc = cfg->backend == POOL_MPI ? 0 : cfg->backend != POOL_PROCESS ? 1 : n;
 	p->parent = getpid();
 
 	stride = round_up(cfg->slot_size, POOL_CACHELINE);
@@ -782,6 +817,8 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason)
 	p->slot_stride = stride;
 	for (unsigned i = 0; i < n; i++)
 		p->ws[i].ran_on = -1;
+	if (cfg->backend == POOL_MPI)
+		return pool_start_mpi(p, out, reason);
 
 	fflush(NULL); /* children must not flush the parent's buffers again */
 	for (unsigned i = 0; i < p->nproc; i++) {
@@ -847,6 +884,11 @@ int pool_round(struct pool *p, unsigned timeout_ms, char *reason)
 	}
 	if (!timeout_ms)
 		timeout_ms = POOL_ROUND_TIMEOUT_MS;
+	if (p->mpi) {
+		rc = pool_mpi_round(p->mpi, timeout_ms, reason);
+		p->broken = rc != 0;
+		return rc;
+	}
 	release(p, POOL_OP_ROUND);
 	rc = wait_all_done(p, timeout_ms, false, reason);
 	if (rc)
@@ -905,6 +947,8 @@ int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
 		return 0;
 	if (!timeout_ms)
 		timeout_ms = POOL_STOP_TIMEOUT_MS;
+	if (p->mpi)
+		rc = pool_mpi_stop(p->mpi, timeout_ms, reason);
 	if (!p->killed) {
 		release(p, POOL_OP_STOP);
 		deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;

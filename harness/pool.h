@@ -47,6 +47,9 @@ enum pool_backend {
 				    swapcontext instead of our own switch (an
 				    rt_sigprocmask system call per switch):
 				    the ucontext row beside ours */
+	POOL_MPI,         /* ranks of an MPI job (pool_mpi.h): worker i is
+			     rank i, rank 0 runs worker 0 and coordinates;
+			     nothing is shared but what a channel exports */
 	POOL_BACKEND_COUNT
 };
 const char *pool_backend_name(enum pool_backend b); /* "process", "thread" */
@@ -65,6 +68,7 @@ struct pool_worker {
 	void *slot;         /* this worker's result slot (slot_size bytes) */
 	char *err;          /* POOL_ERRLEN bytes: why setup/round failed */
 	void *priv;         /* the worker's own state, set in setup */
+	enum pool_backend backend; /* where it runs (pool_sync asks) */
 };
 
 struct pool_cfg {
@@ -89,6 +93,14 @@ struct pool_cfg {
 	 * long, so a slow but live round (oversubscribed spinning) finishes. */
 	uint64_t (*progress)(const void *slot);
 	enum pool_backend backend;
+	/* POOL_MPI only (pool_mpi.h): the case as bytes for the other ranks
+	 * (mpi_case_len bytes), this rank's lines of the channel table
+	 * (worker 0's exports), and how a rank imports the joined table
+	 * (every worker's lines) before its setup.  0 or -errno with err. */
+	const void *mpi_case;
+	size_t mpi_case_len;
+	const char *mpi_lines;
+	int (*mpi_import)(void *arg, unsigned worker, const char *table, char *err);
 };
 
 struct pool;

@@ -213,6 +213,14 @@ struct wl_engine {
 	/* Parent, after a round, before check_round: the workload's own
 	 * counters into out (case_round_counter; NULL: none). */
 	void (*counters)(const struct case_run *r, struct case_round *out);
+	/* --workers=mpi (engine_mpi.c): worker w's rank creates what it owns
+	 * (a channel is created where it is received) and writes one line per
+	 * such object into text (cap bytes), which every rank imports with
+	 * rank_import (the lines of all workers) before its setup.  NULL: the
+	 * family cannot cross ranks (the case is skipped).  Same returns as
+	 * create; import: 0 or -errno with a line in err (POOL_ERRLEN). */
+	int (*rank_create)(struct case_run *r, unsigned worker, char *text, size_t cap, char *why);
+	int (*rank_import)(struct case_run *r, unsigned worker, const char *table, char *err);
 };
 
 struct workload {
@@ -363,5 +371,20 @@ unsigned case_hops(const struct case_run *r);
 /* Stop the workers, reap them, destroy what the case made.  0 or -errno
  * with why (why may be NULL) when a worker had to be killed. */
 int case_close(struct case_run *r, char *why);
+
+/* The pool's callbacks for r's workers (setup, round, teardown, arg, slot
+ * and command sizes, progress): what case_open gives pool_start, and what
+ * an MPI rank runs (engine_mpi.c). */
+void case_pool_callbacks(struct case_run *r, struct pool_cfg *cfg);
+
+/* --workers=mpi (engine_mpi.c).  Rank 0, in case_open: create worker 0's
+ * objects and describe the case for the other ranks (cfg->mpi_*; free
+ * with case_mpi_free).  0, -ENOTSUP with why when the case cannot cross
+ * ranks, or -errno. */
+int case_mpi_describe(struct case_run *r, struct pool_cfg *cfg, char *why);
+void case_mpi_free(struct pool_cfg *cfg);
+/* Every other rank: serve rank 0's cases until it says quit (topo: this
+ * host's).  0, or -errno with why. */
+int case_mpi_serve(const struct topo *topo, char *why);
 
 #endif

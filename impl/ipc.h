@@ -77,6 +77,12 @@ struct ipc_params {
 	/* Mechanisms whose ends are MPI ranks (ipc_ops.ranks_only): the rank
 	 * of the sender and of the receiver; unused by every other one. */
 	int send_rank, recv_rank;
+	/* 1: the channel will be exported to processes that did not inherit
+	 * it (another MPI rank, maybe on another host): a network mechanism
+	 * (tcp) makes no connected pair here but listens on this host's
+	 * address, published by export_chan.  0: every channel of a forked
+	 * pool. */
+	int exported;
 };
 
 enum ipc_quick { IPC_QUICK_ALL = 0, IPC_QUICK_SMALL = 1 };
@@ -141,6 +147,8 @@ struct ipc_ops {
 	 * line in err.  NULL: the channel cannot leave its process tree. */
 	int (*export_chan)(void *chan, char *text, size_t cap, char *err);
 	int (*import_chan)(const char *text, void **chan, char *err);
+	/* An imported channel's destroy releases only what import made; the
+	 * names belong to the creator, whose destroy removes them. */
 };
 
 /* Small wrappers so callers read like prose. */
@@ -173,6 +181,15 @@ const struct ipc_ops *ipc_find(const char *name);
 void ipc_set_shared_process(void);
 int ipc_in_shared_process(void);
 int ipc_attach_closes_other_ends(pid_t creator);
+/*
+ * A process whose waits must end when it is told to stop (an MPI rank: a
+ * peer that died never answers, and mpirun kills the job a second after
+ * its SIGTERM) sets a check once; mechanisms that can wait without a
+ * system call to interrupt (mpi) call ipc_abort_requested() while they
+ * wait and return -EINTR when it is non-zero.  No check set: 0.
+ */
+void ipc_set_abort_check(int (*check)(void));
+int ipc_abort_requested(void);
 const char *ipc_wait_name(enum ipc_wait w);          /* "block", "spin", "hybrid" */
 int ipc_wait_parse(const char *s, enum ipc_wait *out); /* 0 or -EINVAL */
 

@@ -12,10 +12,13 @@
  * line of text that the other ranks import().
  *
  * Waits.  Open MPI's blocking calls busy-poll, so:
- *   spin    MPI_Send / MPI_Recv (one call per message and side);
- *   hybrid  MPI_Isend or MPI_Irecv, then MPI_Test, spinning for
- *           MPI_HYBRID_SPIN_NS and then sleeping MPI_HYBRID_NAP_NS between
- *           tests (a rank waiting this way uses little CPU);
+ *   spin    MPI_Isend or MPI_Irecv, then MPI_Test in a busy loop: what
+ *           MPI_Send / MPI_Recv do inside, but a wait that can end (the
+ *           channel's timeout, and ipc_abort_requested(): a rank told to
+ *           stop while its peer is dead must not spin until SIGKILL);
+ *   hybrid  the same, spinning for MPI_HYBRID_SPIN_NS and then sleeping
+ *           MPI_HYBRID_NAP_NS between tests (a rank waiting this way uses
+ *           little CPU);
  *   block   none: MPI has no call that sleeps in the kernel until a
  *           message arrives.
  *
@@ -27,10 +30,9 @@
  *     killed peer (the dead-peer conformance checks are skipped for mpi);
  *   - a sender that detaches sends an empty message: the receiver's next
  *     recv returns -EPIPE (the clean end of stream);
- *   - timeout_ms: hybrid receives honour it (the receive is cancelled);
- *     spin receives and every send wait for their peer without a limit
- *     (MPI_Send/MPI_Recv cannot be interrupted): a live but stuck peer is
- *     the harness watchdog's business.
+ *   - timeout_ms: receives honour it (the receive is cancelled); sends
+ *     wait for their peer without a limit; both end with -EINTR when
+ *     ipc_abort_requested() (a pending send is then left to the job's end).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -232,22 +234,34 @@ static int mpi_attach(void *chan, enum ipc_role role, void **end, char *err)
 	return 0;
 }
 
-/* hybrid: test, spinning first and then napping, until req completes.
- * 0, or -ETIMEDOUT after timeout_ms (0: none) with req still pending. */
-static int mpi_hybrid_wait(MPI_Request *req, MPI_Status *st, unsigned timeout_ms)
+/* Tests between two looks at the clock and the abort check in a spin wait
+ * (an MPI_Test costs tens of ns; the clock and the check cost about as
+ * much, so a spin looks at them rarely). */
+#define MPI_SPIN_TESTS 64
+
+/* Test until req completes: busy (spin), or spinning first and then
+ * napping (hybrid).  0; -ETIMEDOUT after timeout_ms (0: none) or -EINTR
+ * when ipc_abort_requested(), with req still pending. */
+static int mpi_wait(MPI_Request *req, MPI_Status *st, enum ipc_wait wait, unsigned timeout_ms)
 {
 	const struct timespec nap = { 0, MPI_HYBRID_NAP_NS };
 	uint64_t t0 = mpi_now_ns(), now;
 	int done = 0;
 
 	for (;;) {
-		MPI_Test(req, &done, st);
-		if (done)
-			return 0;
+		for (unsigned i = 0; i < MPI_SPIN_TESTS; i++) {
+			MPI_Test(req, &done, st);
+			if (done)
+				return 0;
+			if (wait == IPC_WAIT_HYBRID)
+				break;
+		}
+		if (ipc_abort_requested())
+			return -EINTR;
 		now = mpi_now_ns();
 		if (timeout_ms && now - t0 >= (uint64_t)timeout_ms * 1000000u)
 			return -ETIMEDOUT;
-		if (now - t0 >= MPI_HYBRID_SPIN_NS)
+		if (wait == IPC_WAIT_HYBRID && now - t0 >= MPI_HYBRID_SPIN_NS)
 			nanosleep(&nap, NULL);
 	}
 }
@@ -263,12 +277,8 @@ static int mpi_send(void *end, const void *buf, size_t len)
 		return -EINVAL;
 	if (len > e->c.max_msg)
 		return -EMSGSIZE;
-	if (e->c.wait == IPC_WAIT_SPIN) {
-		MPI_Send(buf, (int)len, MPI_BYTE, e->c.recv_rank, e->c.tag, MPI_COMM_WORLD);
-		return 0;
-	}
 	MPI_Isend(buf, (int)len, MPI_BYTE, e->c.recv_rank, e->c.tag, MPI_COMM_WORLD, &req);
-	return mpi_hybrid_wait(&req, MPI_STATUS_IGNORE, 0);
+	return mpi_wait(&req, MPI_STATUS_IGNORE, e->c.wait, 0);
 }
 
 /* A message longer than cap (a caller that passes less than max_msg):
@@ -286,11 +296,12 @@ static ssize_t mpi_recv_checked(struct mpi_end *e, void *buf, size_t cap)
 		MPI_Improbe(e->c.send_rank, e->c.tag, MPI_COMM_WORLD, &flag, &msg, &st);
 		if (flag)
 			break;
-		if (e->c.wait == IPC_WAIT_HYBRID) {
-			if (e->c.timeout_ms && mpi_now_ns() - t0 >= (uint64_t)e->c.timeout_ms * 1000000u)
-				return -ETIMEDOUT;
+		if (ipc_abort_requested())
+			return -EINTR;
+		if (e->c.timeout_ms && mpi_now_ns() - t0 >= (uint64_t)e->c.timeout_ms * 1000000u)
+			return -ETIMEDOUT;
+		if (e->c.wait == IPC_WAIT_HYBRID)
 			nanosleep(&nap, NULL);
-		}
 	}
 	MPI_Get_count(&st, MPI_BYTE, &count);
 	if ((size_t)count <= cap) {
@@ -316,16 +327,12 @@ static ssize_t mpi_recv(void *end, void *buf, size_t cap)
 		return -EBADF;
 	if (cap < e->c.max_msg)
 		return mpi_recv_checked(e, buf, cap);
-	if (e->c.wait == IPC_WAIT_SPIN) {
-		MPI_Recv(buf, (int)e->c.max_msg, MPI_BYTE, e->c.send_rank, e->c.tag, MPI_COMM_WORLD, &st);
-	} else {
-		MPI_Irecv(buf, (int)e->c.max_msg, MPI_BYTE, e->c.send_rank, e->c.tag, MPI_COMM_WORLD, &req);
-		rc = mpi_hybrid_wait(&req, &st, e->c.timeout_ms);
-		if (rc) {
-			MPI_Cancel(&req);
-			MPI_Wait(&req, MPI_STATUS_IGNORE);
-			return rc;
-		}
+	MPI_Irecv(buf, (int)e->c.max_msg, MPI_BYTE, e->c.send_rank, e->c.tag, MPI_COMM_WORLD, &req);
+	rc = mpi_wait(&req, &st, e->c.wait, e->c.timeout_ms);
+	if (rc) {
+		MPI_Cancel(&req);
+		MPI_Wait(&req, MPI_STATUS_IGNORE);
+		return rc;
 	}
 	MPI_Get_count(&st, MPI_BYTE, &count);
 	return count > 0 ? count : -EPIPE; /* empty: the sender detached */
@@ -355,7 +362,7 @@ static void mpi_destroy(void *chan)
 
 const struct ipc_ops ipc_mpi_ops = {
 	.name = MPI_CHAN_NAME,
-	.summary = "MPI point-to-point between two ranks (MPI_Send/MPI_Recv; ranks only)",
+	.summary = "MPI point-to-point between two ranks (MPI_Isend/MPI_Irecv completed by MPI_Test; ranks only)",
 	.quick = IPC_QUICK_SMALL,
 	.caps = mpi_caps,
 	.create = mpi_create,

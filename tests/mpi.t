@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-# mpi.t - the mpi mechanism between two MPI ranks on this host (issue 17),
-# under `mpirun -n 2 --oversubscribe`: byte-exact sizes both ways, order,
-# end of stream and refusals over channels that rank 0 creates and exports
-# and rank 1 imports (build/mpi/mpi_ranks); and a rank killed by SIGKILL in
-# the middle of an exchange: the job ends, no rank, IPC object or session
-# file is left behind.  Skipped, saying why, when MPI was not built.
+# mpi.t - MPI on this host (issue 17), under `mpirun -n 2 --oversubscribe`:
+#   - the mpi mechanism between two ranks: byte-exact sizes both ways,
+#     order, end of stream and refusals over channels that rank 0 creates
+#     and exports and rank 1 imports (build/mpi/mpi_ranks); a rank killed
+#     by SIGKILL in the middle of an exchange: the job ends, no rank, IPC
+#     object or session file is left behind;
+#   - ranks as the suite's workers (build/ipclab --workers=mpi): pingpong
+#     over mpi and over tcp (exported: host:port) checked byte by byte,
+#     results written by rank 0 alone; a worker rank killed mid-case: the
+#     job ends, nothing is left, and the cases finished before are kept;
+#   - --workers=mpi without mpirun: exit 2 and one line saying how.
+# Skipped, saying why, when MPI was not built.
 #
 # Root: make test runs as root on the project's machines, and Open MPI
 # refuses to start as root unless told; --allow-run-as-root is passed here,
 # only to these test jobs, for that reason alone.
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +30,7 @@ import tap  # noqa: E402
 
 BUILD = os.environ.get("IPCLAB_BUILD", os.path.join(tap.REPO, "build"))
 RANKS = os.path.join(BUILD, "mpi", "mpi_ranks")
+IPCLAB = os.path.join(BUILD, "ipclab")
 MPIRUN = shutil.which("mpirun")
 # A job here takes about 2 s; a hang must not hold make test.
 JOB_TIMEOUT_S = 60
@@ -40,20 +49,33 @@ def why_skipped():
 	return None
 
 
-def mpirun(*args):
-	"""Run mpi_ranks on 2 ranks with a private session folder (TMPDIR);
-	(rc, stdout+stderr, session folder)."""
-	session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
-	env = dict(os.environ, TMPDIR=session, OMPI_MCA_btl="self,vader,tcp")
+def mpi_env(session):
+	# vader's shared-memory segments go into the private session folder
+	# too (not /dev/shm, where another MPI job's segments appear beside
+	# ours): the session check below sees that the job removed them.
+	env = dict(os.environ, TMPDIR=session, OMPI_MCA_btl="self,vader,tcp",
+		   OMPI_MCA_btl_vader_backing_directory=session)
 	# Under ASan (make test SANITIZE=1): Open MPI 4.1.4 leaks inside the
 	# components it dlopens and unloads at MPI_Finalize; LeakSanitizer
 	# cannot name those frames, so no suppression can match them.  Leak
 	# checks are off for these jobs only; ASan's other checks stay on.
 	env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+	return env
+
+
+def mpirun_cmd():
 	cmd = [MPIRUN, "-n", "2", "--oversubscribe", "--bind-to", "none"]
 	if os.geteuid() == 0:
 		cmd.append("--allow-run-as-root")  # see the top of this file
-	p = subprocess.Popen(cmd + [RANKS] + list(args), stdout=subprocess.PIPE,
+	return cmd
+
+
+def mpirun(*args, prog=RANKS):
+	"""Run prog (mpi_ranks) on 2 ranks with a private session folder (TMPDIR);
+	(rc, stdout+stderr, session folder)."""
+	session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+	env = mpi_env(session)
+	p = subprocess.Popen(mpirun_cmd() + [prog] + list(args), stdout=subprocess.PIPE,
 			     stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL)
 	try:
 		out, _ = p.communicate(timeout=JOB_TIMEOUT_S)
@@ -71,31 +93,45 @@ def mpirun(*args):
 	return p.returncode, out, session
 
 
-def ranks_alive():
-	"""Processes still running mpi_ranks (zombies included)."""
+def ranks_alive(name=b"mpi_ranks", marker=None):
+	"""Processes still running program name (zombies included); with
+	marker, only those whose argv holds it (this run's own)."""
 	alive = []
 	for pid in os.listdir("/proc"):
 		if not pid.isdigit():
 			continue
 		try:
 			with open("/proc/%s/cmdline" % pid, "rb") as f:
-				argv0 = f.read().split(b"\0")[0]
+				argv = f.read().split(b"\0")
 		except OSError:
 			continue
-		if os.path.basename(argv0) == b"mpi_ranks" or argv0.endswith(b"/mpi_ranks"):
+		if os.path.basename(argv[0]) == name and (marker is None or marker in argv):
 			alive.append(pid)
 	return alive
 
 
-def nothing_left(session, shm_before):
+def listing(d):
+	try:
+		return set(os.listdir(d))
+	except OSError:
+		return set()
+
+
+def nothing_left(session, shm_before, name=b"mpi_ranks", marker=None, mq_before=None):
 	deadline = time.monotonic() + REAP_GRACE_S
-	while ranks_alive() and time.monotonic() < deadline:
+	while ranks_alive(name, marker) and time.monotonic() < deadline:
 		time.sleep(0.1)
-	assert not ranks_alive(), "ranks left running: %s" % ranks_alive()
-	new = set(os.listdir("/dev/shm")) - shm_before
+	assert not ranks_alive(name, marker), "ranks left running: %s" % ranks_alive(name, marker)
+	# Only names of this run: ipclab's carry its pid, and every rank
+	# of this job ended; anything new that names ipclab is ours.
+	new = [f for f in set(os.listdir("/dev/shm")) - shm_before
+	       if (name != b"ipclab" or "ipclab" in f) and not f.startswith("vader_segment.")]
 	assert not new, "left in /dev/shm: %s" % sorted(new)
+	if mq_before is not None:
+		newq = [f for f in listing("/dev/mqueue") - mq_before if "ipclab" in f]
+		assert not newq, "left in /dev/mqueue: %s" % sorted(newq)
 	left = [os.path.join(d, f) for d, _, fs in os.walk(session) for f in fs]
-	assert not left, "session files left: %s" % left[:5]
+	assert not left, "session files (socket files included) left: %s" % left[:5]
 
 
 @T.test("mpi: channels between two ranks: sizes byte-exact both ways, order, end of stream, refusals (spin, hybrid)")
@@ -146,6 +182,161 @@ def check_killed(rc, out, session, shm, took):
 	assert rc != 0, "mpirun exited 0 although rank 1 was killed"
 	assert took < JOB_TIMEOUT_S
 	nothing_left(session, shm)
+
+
+# ---- ranks as the suite's workers (build/ipclab --workers=mpi) ----------------
+
+def why_no_workers():
+	why = why_skipped()
+	if why:
+		return why
+	if not os.path.exists(IPCLAB):
+		return "%s missing" % IPCLAB
+	return None
+
+
+def bench(out_dir):
+	with open(os.path.join(out_dir, "bench.json")) as f:
+		return json.load(f)["benchmarks"]
+
+
+@T.test("mpi: --workers=mpi without mpirun: exit 2, one line saying how to launch it, nothing created")
+def test_workers_no_mpirun():
+	if not os.path.exists(IPCLAB):
+		raise tap.Skip("%s missing" % IPCLAB)
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-test-") as d:
+		out = os.path.join(d, "out")
+		env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_"))}
+		p = subprocess.run([IPCLAB, "--workers=mpi", "--scenario=pingpong", "--impl=mpi", "--size=64",
+				    "--out=" + out], capture_output=True, text=True, env=env, timeout=JOB_TIMEOUT_S)
+		lines = p.stderr.strip().splitlines()
+		print("# " + p.stderr.strip())
+		assert p.returncode == 2, "exit %d, want 2" % p.returncode
+		assert len(lines) == 1, "want one line, got %d" % len(lines)
+		assert "mpirun" in lines[0] or "without MPI" in lines[0], "the line does not say how: %s" % lines[0]
+		assert not os.path.exists(out), "the results folder was created"
+
+
+# The run both worker tests share: one repetition of short rounds, every
+# byte checked, no sentinel or perf probes (they are rank 0's, not the
+# subject here).
+WORKER_FLAGS = ["--workers=mpi", "--scenario=pingpong", "--size=64,64k", "--cpus=0,1",
+		"--verify=full", "--no-sentinel", "--no-perf"]
+
+
+@T.test("mpi: ranks as workers: pingpong over mpi (spin, hybrid) and tcp (spin, exported host:port), 64 B and 64 KiB, every byte checked; results from rank 0 alone; nothing left")
+def test_workers_pingpong():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		rc, text, session = mpirun(*WORKER_FLAGS, "--impl=mpi,tcp,pipe", "--wait=spin,hybrid",
+					   "--benchmark_repetitions=1", "--benchmark_min_time=0.01",
+					   "--out=" + out, prog=IPCLAB)
+		try:
+			check_workers(rc, text, out)
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq)
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+def check_workers(rc, text, out):
+	for l in text.splitlines():
+		if not l.startswith(("ipclab_", "---", "Benchmark")):
+			print("# " + l)
+	assert rc == 0, "mpirun exited %d" % rc
+	assert text.count("ipclab: results in ") == 1, "want one results folder (rank 0's), got %d" % text.count("ipclab: results in ")
+	assert sorted(os.listdir(os.path.dirname(out))) == ["out"], "more than rank 0's folder: %s" % os.listdir(os.path.dirname(out))
+	rows = {b["name"].replace("/manual_time", ""): b for b in bench(out) if b.get("run_type") == "iteration"}
+	want_ok = ["pingpong/%s/%s/cpus/size:%s/pool:1/workers:mpi" % (m, w, s)
+		   for (m, w) in (("mpi", "spin"), ("mpi", "hybrid"), ("tcp", "spin")) for s in ("64", "65536")]
+	for name in want_ok:
+		b = rows.get(name)
+		assert b, "case %s missing (have %s)" % (name, sorted(rows))
+		assert "error_message" not in b, "%s: %s" % (name, b["error_message"])
+		for c in ("p50_ns", "p99_ns", "msgs_per_s", "bytes_per_s", "samples"):
+			assert c in b and b[c] > 0, "%s: counter %s is %s" % (name, c, b.get(c))
+		assert b["procs"] == 2 and "workers=mpi" in b.get("label", ""), "%s: procs %s label %s" % (name, b.get("procs"), b.get("label"))
+	skip = rows.get("pingpong/pipe/spin/cpus/size:64/pool:1/workers:mpi", {}).get("error_message", "")
+	assert skip.startswith("skipped: ") and "export" in skip, "pipe under ranks: %r" % skip
+
+
+@T.test("mpi: ranks as workers: a worker rank SIGKILLed mid-case ends the job; rank 0 keeps the cases finished before; nothing left")
+def test_workers_rank_killed():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		try:
+			rc, text, killed = kill_mid_case(out, session)
+			check_kept(rc, text, killed, out)
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq)
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+def rank_pid(rank, marker):
+	for pid in ranks_alive(b"ipclab", marker):
+		try:
+			with open("/proc/%s/environ" % pid, "rb") as f:
+				if ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in f.read().split(b"\0"):
+					return int(pid)
+		except OSError:
+			continue
+	return None
+
+
+def kill_mid_case(out, session):
+	"""tcp's two repetitions, then mpi's: SIGKILL rank 1 as the mpi case
+	starts (its round lasts 0.3 s).  (rc, output, killed pid)."""
+	marker = "--out=" + out
+	cmd = mpirun_cmd() + [IPCLAB] + WORKER_FLAGS[:2] + ["--impl=tcp,mpi", "--size=64", "--wait=spin",
+		"--cpus=0,1", "--no-sentinel", "--no-perf", "--order=sequential", "--benchmark_repetitions=2",
+		"--benchmark_min_time=0.3", marker]
+	p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=mpi_env(session),
+			     stdin=subprocess.DEVNULL)
+	text, killed = b"", None
+	deadline = time.monotonic() + JOB_TIMEOUT_S
+	try:
+		while time.monotonic() < deadline:
+			c = p.stderr.read(1)
+			if not c:
+				break
+			text += c
+			if killed is None and b"[3/4] pingpong/mpi/" in text:
+				killed = rank_pid(1, marker.encode())
+				assert killed, "rank 1 not found"
+				os.kill(killed, signal.SIGKILL)
+		text += p.stderr.read()
+		p.wait(timeout=max(1, deadline - time.monotonic()))
+	except (subprocess.TimeoutExpired, AssertionError):
+		p.terminate()
+		try:
+			p.wait(timeout=TERM_GRACE_S)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.wait()
+		raise
+	return p.returncode, text.decode(errors="replace"), killed
+
+
+def check_kept(rc, text, killed, out):
+	for l in text.splitlines():
+		if not l.startswith(("ipclab_", "---", "Benchmark")):
+			print("# " + l)
+	assert killed, "the mpi case never started"
+	assert rc != 0, "mpirun exited 0 although rank 1 was killed"
+	assert os.path.exists(os.path.join(out, "bench.json")), "rank 0 kept nothing (no bench.json)"
+	rows = [b for b in bench(out) if b.get("run_type") == "iteration"]
+	tcp = [b for b in rows if b["name"].startswith("pingpong/tcp/") and "error_message" not in b]
+	mpi_ok = [b for b in rows if b["name"].startswith("pingpong/mpi/") and "error_message" not in b]
+	assert len(tcp) == 2, "the finished tcp case: %d repetitions kept, want 2" % len(tcp)
+	assert not mpi_ok, "the killed case was reported as measured"
 
 
 sys.exit(T.run())

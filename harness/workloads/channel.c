@@ -200,11 +200,22 @@ static int chan_setup(struct pool_worker *w)
 	if (pl->role == CHAN_RECV)
 		s->load_chan_senders = pl->nupstream;
 
+	/* Ranks (--workers=mpi) attach every send end first: a receive end
+	 * may wait for its sender to connect (tcp accepts). */
+	for (unsigned k = 0; k < (r->spec.workers == POOL_MPI ? 2u : 1u); k++)
 	for (unsigned c = 0; c < cs->nch; c++) {
 		bool sends = pl->send_ch >= 0 && c >= (unsigned)pl->send_ch &&
 			     c < (unsigned)pl->send_ch + pl->send_nch;
 		bool recvs = pl->recv_ch >= 0 && c == (unsigned)pl->recv_ch;
 
+		if (r->spec.workers == POOL_MPI && (k == 0 ? !sends : sends))
+			continue;
+		if (r->spec.workers == POOL_MPI && !sends && !recvs)
+			continue; /* never imported: nothing to forget */
+		if (!cs->chans[c]) { /* ranks: a line missing from the table */
+			snprintf(w->err, POOL_ERRLEN, "%s: channel %u was not exported to this rank", ops->name, c);
+			return -EPROTO;
+		}
 		if (sends)
 			rc = ops->attach(cs->chans[c], IPC_SEND, &s->send_ends[c - (unsigned)pl->send_ch], err);
 		else if (recvs)
@@ -638,6 +649,111 @@ static int chan_create(struct case_run *r, char *why)
 	return 0;
 }
 
+/* The worker receiving on channel c (the first, when several share it),
+ * and the first sending on it; -1 when none. */
+static int chan_receiver(const struct case_run *r, unsigned c)
+{
+	const struct chan_state *cs = r->fam;
+
+	for (unsigned i = 0; i < r->nprocs; i++)
+		if (cs->plans[i].recv_ch >= 0 && c == (unsigned)cs->plans[i].recv_ch)
+			return (int)i;
+	return -1;
+}
+
+static int chan_sender(const struct case_run *r, unsigned c)
+{
+	const struct chan_state *cs = r->fam;
+
+	for (unsigned i = 0; i < r->nprocs; i++)
+		if (sends_on(&cs->plans[i], c))
+			return (int)i;
+	return -1;
+}
+
+/* --workers=mpi: worker w's rank creates the channels w receives on (a
+ * listener or a name lives where it is read) and exports each as a line
+ * "C TEXT". */
+static int chan_rank_create(struct case_run *r, unsigned worker, char *text, size_t cap, char *why)
+{
+	const struct case_spec *spec = &r->spec;
+	struct chan_state *cs = r->fam;
+	char err[IPC_ERRLEN] = "", line[IPC_ERRLEN];
+	size_t used = 0;
+	int rc, n;
+
+	text[0] = '\0';
+	if (!cs->ops->export_chan || !cs->ops->import_chan)
+		return case_why(why, -ENOTSUP, "%s has no export step (its channel is an inherited descriptor or an anonymous mapping, which another rank cannot re-open)",
+				cs->ops->name);
+	for (unsigned c = 0; c < cs->nch; c++) {
+		struct ipc_params p = {
+			.max_msg = spec->size,
+			.depth = spec->depth,
+			.wait = spec->wait,
+			.timeout_ms = spec->timeout_ms,
+			.send_rank = chan_sender(r, c),
+			.recv_rank = chan_receiver(r, c),
+			.exported = 1,
+		};
+
+		if (p.recv_rank != (int)worker)
+			continue;
+		channel_ends(r, c, &p.senders, &p.receivers);
+		err[0] = '\0';
+		rc = cs->ops->create(&p, &cs->chans[c], err);
+		if (rc == 0)
+			rc = cs->ops->export_chan(cs->chans[c], line, sizeof(line), err);
+		if (rc < 0) {
+			bool named = strncmp(err, cs->ops->name, strlen(cs->ops->name)) == 0;
+
+			if (rc == -EMSGSIZE || rc == -EINVAL)
+				rc = -ENOTSUP;
+			return case_why(why, rc, "%s%s%s", named ? "" : cs->ops->name, named ? "" : ": ",
+					err[0] ? err : strerror(-rc));
+		}
+		n = snprintf(text + used, cap - used, "%u %s\n", c, line);
+		if (n < 0 || (size_t)n >= cap - used)
+			return case_why(why, -ENOSPC, "the channel table is over %zu bytes", cap);
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* --workers=mpi: import every channel worker w uses and did not create. */
+static int chan_rank_import(struct case_run *r, unsigned worker, const char *table, char *err)
+{
+	struct chan_state *cs = r->fam;
+	const struct chan_plan *pl = &cs->plans[worker];
+	const char *p = table;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		char line[IPC_ERRLEN], ierr[IPC_ERRLEN] = "";
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		unsigned c;
+		int off = 0, rc;
+
+		if (len >= sizeof(line) || sscanf(p, "%u %n", &c, &off) != 1 || off <= 0 || c >= cs->nch) {
+			snprintf(err, POOL_ERRLEN, "%s: a channel table line '%.60s' this build cannot read",
+				 cs->ops->name, p);
+			return -EPROTO;
+		}
+		memcpy(line, p + off, len - (size_t)off);
+		line[len - (size_t)off] = '\0';
+		p += len + (eol ? 1 : 0);
+		if (cs->chans[c] || !(sends_on(pl, c) || (pl->recv_ch >= 0 && c == (unsigned)pl->recv_ch)))
+			continue; /* its own, or not its business */
+		rc = cs->ops->import_chan(line, &cs->chans[c], ierr);
+		if (rc < 0) {
+			cs->chans[c] = NULL;
+			snprintf(err, POOL_ERRLEN, "%s", ierr[0] ? ierr : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* The parent uses no end: close what it holds so a dead worker is seen as
  * EOF/EPIPE by its peer.  (Threads share the parent's descriptors: the
  * host process closes what it holds after its threads attached.) */
@@ -674,4 +790,6 @@ const struct wl_engine channel_engine = {
 	.round = chan_round,
 	.teardown = chan_teardown,
 	.check_round = chan_check_round,
+	.rank_create = chan_rank_create,
+	.rank_import = chan_rank_import,
 };

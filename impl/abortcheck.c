@@ -1,0 +1,19 @@
+/* abortcheck.c - the process's "stop waiting" check (ipc.h,
+ * ipc_set_abort_check): set by an MPI rank so that a wait on a dead peer
+ * ends when the rank is told to stop.  Per process by nature, so one
+ * file-scope pointer. */
+#include <stddef.h>
+
+#include "ipc.h"
+
+static int (*ipc_abort_check)(void);
+
+void ipc_set_abort_check(int (*check)(void))
+{
+	ipc_abort_check = check;
+}
+
+int ipc_abort_requested(void)
+{
+	return ipc_abort_check ? ipc_abort_check() : 0;
+}
