@@ -545,6 +545,11 @@ static int check_caps(const struct case_run *r, const struct chan_state *cs, cha
 			 size, name, cs->caps.max_msg);
 		return -ENOTSUP;
 	}
+	if (cs->ops->ranks_only && sp->workers != POOL_MPI) {
+		case_why(why, -ENOTSUP, "%s's ends are MPI ranks, not forked processes or threads: run it with --workers=mpi under mpirun",
+			 name);
+		return -ENOTSUP;
+	}
 	if (!(cs->caps.waits & IPC_WAIT_BIT(sp->wait))) {
 		case_why(why, -ENOTSUP, "%s has no %s wait", name, ipc_wait_name(sp->wait));
 		return -ENOTSUP;
