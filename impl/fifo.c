@@ -6,10 +6,17 @@
  * right away (read end O_NONBLOCK first, so opening needs no peer; then the
  * write end), so children inherit descriptors and never open by name.
  * destroy unlinks the fifo and removes the directory.
+ *
+ * Export (ranks of an MPI job on one host): the creator (the receiving
+ * rank) publishes the fifo's path; an importer opens it for writing (the
+ * creator's read end is open, so that needs no wait) and never unlinks it.
+ * The creator keeps its own write end until destroy, so its reader sees no
+ * EOF when the importing writer dies (mpirun then ends the whole job).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,7 +90,73 @@ err:
 	return ret;
 }
 
-const struct ipc_ops ipc_fifo_ops =
-	FDIO_OPS("fifo",
-		 "named pipe in a private directory, length-framed byte stream",
-		 fifo_caps, fifo_create, stream);
+static int fifo_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct fdio_chan *c = chan;
+	int n;
+
+	if (!c->path[0] || c->fd[IPC_RECV] < 0) {
+		fdio_err(err, "fifo: only its creator, holding the read end, can export it");
+		return -EINVAL;
+	}
+	n = snprintf(text, cap, "max=%zu wait=%s timeout=%u path=%s", c->max_msg, ipc_wait_name(c->wait),
+		     c->timeout_ms, c->path);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, "fifo: export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The write end, opened by path (the creator's host only). */
+static int fifo_import(const char *text, void **chan, char *err)
+{
+	struct ipc_params p = { .senders = 1, .receivers = 1 };
+	struct fdio_chan *c;
+	char wait[16];
+	int off = 0, ret;
+
+	if (sscanf(text, "max=%zu wait=%15s timeout=%u path=%n", &p.max_msg, wait, &p.timeout_ms, &off) != 3 ||
+	    off <= 0 || text[off] != '/' || ipc_wait_parse(wait, &p.wait)) {
+		fdio_err(err, "fifo: cannot import '%.80s' (want max=BYTES wait=W timeout=MS path=/PATH)", text);
+		return -EINVAL;
+	}
+	ret = fdio_chan_new(&p, 0, &c); /* no path kept: the creator unlinks it */
+	if (ret) {
+		fdio_err(err, "fifo: out of memory");
+		return ret;
+	}
+	c->fd[IPC_SEND] = open(text + off, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->fd[IPC_SEND] < 0) {
+		ret = -errno;
+		fdio_err(err, "fifo: open %.120s for writing: %s (a fifo is reached on its creator's host only)",
+			 text + off, strerror(errno));
+		fdio_destroy(c);
+		return ret;
+	}
+	fdio_grow_pipe(c->fd[IPC_SEND], &p);
+	c->fd[IPC_RECV] = c->fd[IPC_SEND]; /* fdio sets both ends' waits */
+	ret = fdio_chan_apply_wait(c, "fifo", err);
+	c->fd[IPC_RECV] = -1;
+	if (ret) {
+		fdio_destroy(c);
+		return ret;
+	}
+	*chan = c;
+	return 0;
+}
+
+const struct ipc_ops ipc_fifo_ops = {
+	.name = "fifo",
+	.summary = "named pipe in a private directory, length-framed byte stream",
+	.caps = fifo_caps,
+	.create = fifo_create,
+	.attach = fdio_attach,
+	.send = fdio_stream_send,
+	.recv = fdio_stream_recv,
+	.detach = fdio_detach,
+	.forget = fdio_forget,
+	.destroy = fdio_destroy,
+	.export_chan = fifo_export,
+	.import_chan = fifo_import,
+};
