@@ -106,27 +106,40 @@ static void pm_break(const char *why)
 	pm_job.broken = 1;
 }
 
+/* One idle step of a poll that began at t0: 0 to test again (after a nap
+ * once it has spun PM_SPIN_NS; *nap doubles up to nap_max), -EINTR on a
+ * signal, -ETIMEDOUT past deadline_ns (0: none). */
+static int pm_idle(uint64_t t0, uint64_t *nap, uint64_t nap_max, uint64_t deadline_ns)
+{
+	uint64_t now;
+
+	if (sig_pending())
+		return -EINTR;
+	now = clk_now_ns();
+	if (deadline_ns && now >= deadline_ns)
+		return -ETIMEDOUT;
+	if (now - t0 >= PM_SPIN_NS) {
+		struct timespec ts = { 0, (long)*nap };
+
+		nanosleep(&ts, NULL);
+		*nap = *nap * 2 > nap_max ? nap_max : *nap * 2;
+	}
+	return 0;
+}
+
 /* Test req until done: 0, -ETIMEDOUT (deadline_ns, 0: none), -EINTR. */
 static int pm_wait(MPI_Request *req, uint64_t deadline_ns, uint64_t nap_max)
 {
-	uint64_t t0 = clk_now_ns(), nap = PM_NAP_MIN_NS, now;
-	int done = 0;
+	uint64_t t0 = clk_now_ns(), nap = PM_NAP_MIN_NS;
+	int done = 0, rc;
 
 	for (;;) {
 		MPI_Test(req, &done, MPI_STATUS_IGNORE);
 		if (done)
 			return 0;
-		if (sig_pending())
-			return -EINTR;
-		now = clk_now_ns();
-		if (deadline_ns && now >= deadline_ns)
-			return -ETIMEDOUT;
-		if (now - t0 >= PM_SPIN_NS) {
-			struct timespec ts = { 0, (long)nap };
-
-			nanosleep(&ts, NULL);
-			nap = nap * 2 > nap_max ? nap_max : nap * 2;
-		}
+		rc = pm_idle(t0, &nap, nap_max, deadline_ns);
+		if (rc)
+			return rc;
 	}
 }
 
@@ -157,9 +170,9 @@ static int pm_send(int dest, int tag, struct pm_hdr *h, const void *payload, siz
 static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
 		   uint64_t deadline_ns, uint64_t nap_max)
 {
-	uint64_t t0 = clk_now_ns(), nap = PM_NAP_MIN_NS, now;
+	uint64_t t0 = clk_now_ns(), nap = PM_NAP_MIN_NS;
 	MPI_Status st;
-	int flag = 0, count = 0;
+	int flag = 0, count = 0, rc;
 	unsigned char *buf;
 
 	if (payload)
@@ -168,17 +181,9 @@ static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
 		MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
 		if (flag)
 			break;
-		if (sig_pending())
-			return -EINTR;
-		now = clk_now_ns();
-		if (deadline_ns && now >= deadline_ns)
-			return -ETIMEDOUT;
-		if (now - t0 >= PM_SPIN_NS) {
-			struct timespec ts = { 0, (long)nap };
-
-			nanosleep(&ts, NULL);
-			nap = nap * 2 > nap_max ? nap_max : nap * 2;
-		}
+		rc = pm_idle(t0, &nap, nap_max, deadline_ns);
+		if (rc)
+			return rc;
 	}
 	MPI_Get_count(&st, MPI_BYTE, &count);
 	buf = malloc((size_t)count + 1);

@@ -243,10 +243,15 @@ def test_workers_pingpong():
 			shutil.rmtree(session, ignore_errors=True)
 
 
-def check_workers(rc, text, out):
+def show(text):
+	"""The job's output as TAP comments, without the context lines."""
 	for l in text.splitlines():
 		if not l.startswith(("ipclab_", "---", "Benchmark")):
 			print("# " + l)
+
+
+def check_workers(rc, text, out):
+	show(text)
 	assert rc == 0, "mpirun exited %d" % rc
 	assert text.count("ipclab: results in ") == 1, "want one results folder (rank 0's), got %d" % text.count("ipclab: results in ")
 	assert sorted(os.listdir(os.path.dirname(out))) == ["out"], "more than rank 0's folder: %s" % os.listdir(os.path.dirname(out))
@@ -328,9 +333,7 @@ def kill_mid_case(out, session):
 
 
 def check_kept(rc, text, killed, out):
-	for l in text.splitlines():
-		if not l.startswith(("ipclab_", "---", "Benchmark")):
-			print("# " + l)
+	show(text)
 	assert killed, "the mpi case never started"
 	assert rc != 0, "mpirun exited 0 although rank 1 was killed"
 	assert os.path.exists(os.path.join(out, "bench.json")), "rank 0 kept nothing (no bench.json)"

@@ -617,36 +617,47 @@ static int chan_prepare(struct case_run *r, char *why)
 	return 0;
 }
 
+/* A failed create (or export): a limit of this machine (size, depth,
+ * sharing) is a skip with the mechanism's own words; anything else fails
+ * the case.  Mechanisms start their own lines with their name. */
+static int create_failed(const struct chan_state *cs, int rc, const char *err, char *why)
+{
+	bool named = strncmp(err, cs->ops->name, strlen(cs->ops->name)) == 0;
+
+	if (rc == -EMSGSIZE || rc == -EINVAL)
+		rc = -ENOTSUP;
+	return case_why(why, rc, "%s%s%s", named ? "" : cs->ops->name, named ? "" : ": ",
+			err[0] ? err : strerror(-rc));
+}
+
+/* What channel c of the case asks of its mechanism. */
+static struct ipc_params chan_params(const struct case_run *r, unsigned c)
+{
+	struct ipc_params p = {
+		.max_msg = r->spec.size,
+		.depth = r->spec.depth,
+		.wait = r->spec.wait,
+		.timeout_ms = r->spec.timeout_ms,
+	};
+
+	channel_ends(r, c, &p.senders, &p.receivers);
+	return p;
+}
+
 static int chan_create(struct case_run *r, char *why)
 {
-	const struct case_spec *spec = &r->spec;
 	struct chan_state *cs = r->fam;
 	char err[IPC_ERRLEN] = "";
 	int rc;
 
 	for (unsigned c = 0; c < cs->nch; c++) {
-		struct ipc_params p = {
-			.max_msg = spec->size,
-			.depth = spec->depth,
-			.wait = spec->wait,
-			.timeout_ms = spec->timeout_ms,
-		};
+		struct ipc_params p = chan_params(r, c);
 
-		channel_ends(r, c, &p.senders, &p.receivers);
 		err[0] = '\0';
 		rc = cs->ops->create(&p, &cs->chans[c], err);
 		if (rc < 0) {
-			/* A limit of this machine (size, depth, sharing) is a
-			 * skip with the mechanism's own words; anything else
-			 * fails the case.  Mechanisms start their own lines
-			 * with their name. */
-			bool named = strncmp(err, cs->ops->name, strlen(cs->ops->name)) == 0;
-
 			cs->chans[c] = NULL;
-			if (rc == -EMSGSIZE || rc == -EINVAL)
-				rc = -ENOTSUP;
-			case_why(why, rc, "%s%s%s", named ? "" : cs->ops->name, named ? "" : ": ",
-				 err[0] ? err : strerror(-rc));
+			rc = create_failed(cs, rc, err, why);
 			chan_destroy(r);
 			return rc;
 		}
@@ -681,7 +692,6 @@ static int chan_sender(const struct case_run *r, unsigned c)
  * "C TEXT". */
 static int chan_rank_create(struct case_run *r, unsigned worker, char *text, size_t cap, char *why)
 {
-	const struct case_spec *spec = &r->spec;
 	struct chan_state *cs = r->fam;
 	char err[IPC_ERRLEN] = "", line[IPC_ERRLEN];
 	size_t used = 0;
@@ -692,31 +702,19 @@ static int chan_rank_create(struct case_run *r, unsigned worker, char *text, siz
 		return case_why(why, -ENOTSUP, "%s has no export step (its channel is an inherited descriptor or an anonymous mapping, which another rank cannot re-open)",
 				cs->ops->name);
 	for (unsigned c = 0; c < cs->nch; c++) {
-		struct ipc_params p = {
-			.max_msg = spec->size,
-			.depth = spec->depth,
-			.wait = spec->wait,
-			.timeout_ms = spec->timeout_ms,
-			.send_rank = chan_sender(r, c),
-			.recv_rank = chan_receiver(r, c),
-			.exported = 1,
-		};
+		struct ipc_params p = chan_params(r, c);
 
+		p.send_rank = chan_sender(r, c);
+		p.recv_rank = chan_receiver(r, c);
+		p.exported = 1;
 		if (p.recv_rank != (int)worker)
 			continue;
-		channel_ends(r, c, &p.senders, &p.receivers);
 		err[0] = '\0';
 		rc = cs->ops->create(&p, &cs->chans[c], err);
 		if (rc == 0)
 			rc = cs->ops->export_chan(cs->chans[c], line, sizeof(line), err);
-		if (rc < 0) {
-			bool named = strncmp(err, cs->ops->name, strlen(cs->ops->name)) == 0;
-
-			if (rc == -EMSGSIZE || rc == -EINVAL)
-				rc = -ENOTSUP;
-			return case_why(why, rc, "%s%s%s", named ? "" : cs->ops->name, named ? "" : ": ",
-					err[0] ? err : strerror(-rc));
-		}
+		if (rc < 0)
+			return create_failed(cs, rc, err, why); /* destroy removes what was made */
 		n = snprintf(text + used, cap - used, "%u %s\n", c, line);
 		if (n < 0 || (size_t)n >= cap - used)
 			return case_why(why, -ENOSPC, "the channel table is over %zu bytes", cap);
