@@ -21,10 +21,16 @@
  * carries fdio's liveness pipes (fdio.h): a waiting receiver says -EPIPE
  * once no sender is left and nothing is queued, a sender waiting on a full
  * queue says -EPIPE once no receiver is left.
+ *
+ * Export (ranks of an MPI job on one host): the creator publishes the
+ * queue's name; an importer opens it by name (no O_CREAT) and never
+ * unlinks it.  Liveness pipes cannot cross processes that way, so an
+ * imported end has none (a dead rank ends the whole MPI job anyway).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -55,6 +61,7 @@ struct mq_chan {
 	unsigned timeout_ms;
 	size_t max_msg;     /* the queue's mq_msgsize */
 	char name[IPC_NAME_MAX];
+	int imported;       /* opened by name: the creator unlinks it */
 };
 
 struct mq_end {
@@ -393,8 +400,61 @@ static void mq_destroy(void *chan)
 	if (!c)
 		return;
 	mq_forget(c);
-	mq_unlink(c->name);
+	if (!c->imported)
+		mq_unlink(c->name);
 	free(c);
+}
+
+static int mq_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct mq_chan *c = chan;
+	int n;
+
+	if (c->imported || c->mqd == (mqd_t)-1) {
+		fdio_err(err, "mqueue: only its creator, before forget, can export it");
+		return -EINVAL;
+	}
+	n = snprintf(text, cap, "max=%zu wait=%s timeout=%u name=%s", c->max_msg, ipc_wait_name(c->wait),
+		     c->timeout_ms, c->name);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, "mqueue: export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The queue, opened by name (the creator's host only). */
+static int mq_import(const char *text, void **chan, char *err)
+{
+	struct mq_chan *c = calloc(1, sizeof(*c));
+	char wait[16];
+	int off = 0, ret;
+
+	if (!c) {
+		fdio_err(err, "mqueue: out of memory");
+		return -ENOMEM;
+	}
+	fdio_alive_reset(&c->alive);
+	c->imported = 1;
+	c->creator = getpid();
+	if (sscanf(text, "max=%zu wait=%15s timeout=%u name=%n", &c->max_msg, wait, &c->timeout_ms, &off) != 3 ||
+	    off <= 0 || text[off] != '/' || strlen(text + off) >= sizeof(c->name) ||
+	    ipc_wait_parse(wait, &c->wait)) {
+		fdio_err(err, "mqueue: cannot import '%.80s' (want max=BYTES wait=W timeout=MS name=/NAME)", text);
+		free(c);
+		return -EINVAL;
+	}
+	memcpy(c->name, text + off, strlen(text + off) + 1);
+	c->mqd = mq_open(c->name, O_RDWR | O_CLOEXEC | (c->wait == IPC_WAIT_SPIN ? O_NONBLOCK : 0));
+	if (c->mqd == (mqd_t)-1) {
+		ret = -errno;
+		fdio_err(err, "mqueue: mq_open %s: %s (a queue is reached on its creator's host only)", c->name,
+			 strerror(errno));
+		free(c);
+		return ret;
+	}
+	*chan = c;
+	return 0;
 }
 
 const struct ipc_ops ipc_mqueue_ops = {
@@ -408,4 +468,6 @@ const struct ipc_ops ipc_mqueue_ops = {
 	.detach = mq_detach,
 	.forget = mq_forget,
 	.destroy = mq_destroy,
+	.export_chan = mq_export,
+	.import_chan = mq_import,
 };

@@ -6,7 +6,8 @@
 #     by SIGKILL in the middle of an exchange: the job ends, no rank, IPC
 #     object or session file is left behind;
 #   - ranks as the suite's workers (build/ipclab --workers=mpi): pingpong
-#     over mpi, tcp (exported: host:port) and fifo (exported: its path),
+#     over mpi, tcp (exported: host:port), fifo (exported: its path) and
+#     mqueue (exported: its name),
 #     checked byte by byte,
 #     results written by rank 0 alone; a worker rank killed mid-case: the
 #     job ends, nothing is left, and the cases finished before are kept;
@@ -225,7 +226,7 @@ WORKER_FLAGS = ["--workers=mpi", "--scenario=pingpong", "--size=64,64k", "--cpus
 		"--verify=full", "--no-sentinel", "--no-perf"]
 
 
-@T.test("mpi: ranks as workers: pingpong over mpi (spin, hybrid), tcp (spin, exported host:port) and fifo (spin, exported path), 64 B and 64 KiB, every byte checked; results from rank 0 alone; nothing left")
+@T.test("mpi: ranks as workers: pingpong over mpi (spin, hybrid), tcp (spin, exported host:port), fifo (spin, exported path) and mqueue (spin, exported name), 64 B and 64 KiB, every byte checked; results from rank 0 alone; nothing left")
 def test_workers_pingpong():
 	why = why_no_workers()
 	if why:
@@ -233,7 +234,7 @@ def test_workers_pingpong():
 	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
 	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
 		out = os.path.join(d, "out")
-		rc, text, session = mpirun(*WORKER_FLAGS, "--impl=mpi,tcp,fifo,pipe", "--wait=spin,hybrid",
+		rc, text, session = mpirun(*WORKER_FLAGS, "--impl=mpi,tcp,fifo,mqueue,pipe", "--wait=spin,hybrid",
 					   "--benchmark_repetitions=1", "--benchmark_min_time=0.01",
 					   "--out=" + out, prog=IPCLAB)
 		try:
@@ -259,6 +260,7 @@ def check_workers(rc, text, out):
 	want_ok = ["pingpong/%s/%s/cpus/size:%s/pool:1/workers:mpi" % (m, w, s)
 		   for (m, w) in (("mpi", "spin"), ("mpi", "hybrid"), ("tcp", "spin"), ("fifo", "spin"))
 		   for s in ("64", "65536")]
+	want_ok.append("pingpong/mqueue/spin/cpus/size:64/pool:1/workers:mpi")  # 64 KiB: over msgsize_max
 	for name in want_ok:
 		b = rows.get(name)
 		assert b, "case %s missing (have %s)" % (name, sorted(rows))
