@@ -211,7 +211,11 @@ static int rank_open(void *ctx, const void *blob, size_t len, unsigned worker, s
 	if (rc >= 0)
 		rc = r->spec.workload->engine->rank_create(r, worker, text, cap, cwhy);
 	if (rc < 0) {
-		snprintf(why, POOL_ERRLEN, "%s", cwhy);
+		/* Rank 0 says "failed: worker N (rank N on HOST): ..." itself. */
+		size_t o = strlen(case_outcome_name(case_outcome_of(rc)));
+
+		snprintf(why, POOL_ERRLEN, "%s", strncmp(cwhy, case_outcome_name(case_outcome_of(rc)), o) == 0 &&
+			 cwhy[o] == ':' ? cwhy + o + 2 : cwhy);
 		rank_close(ctx, r);
 		return rc;
 	}

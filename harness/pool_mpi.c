@@ -272,7 +272,10 @@ static int pm_stop_all(struct pool_mpi *m, unsigned timeout_ms, char *reason, bo
 	for (unsigned r = 1; r < m->n && !pm_job.broken; r++) {
 		if (!m->open[r])
 			continue;
-		r2 = pm_recv((int)r, PM_TAG_REPLY, &h, NULL, deadline, PM_NAP_MAX_NS);
+		/* A READY (or DONE) not gathered yet comes first: skip it. */
+		do
+			r2 = pm_recv((int)r, PM_TAG_REPLY, &h, NULL, deadline, PM_NAP_MAX_NS);
+		while (!r2 && h.op != PM_STOPPED);
 		if (r2) {
 			if (!rc)
 				rc = pm_lost(m, r, "stop", r2, quiet ? (char[POOL_ERRLEN]){ 0 } : reason);

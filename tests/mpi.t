@@ -289,6 +289,35 @@ def test_workers_rank_killed():
 			shutil.rmtree(session, ignore_errors=True)
 
 
+@T.test("mpi: ranks as workers: a worker rank that cannot open its side fails that case with its reason; the next case runs")
+def test_workers_rank_fails():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		# Rank 1 alone (mpirun's MPMD form) gets an address it cannot
+		# listen on (TEST-NET-1, RFC 5737): its tcp channel fails.
+		args = WORKER_FLAGS[:2] + ["--impl=tcp,mpi", "--size=64", "--wait=spin", "--cpus=0,1",
+			"--no-sentinel", "--no-perf", "--order=sequential", "--benchmark_repetitions=1",
+			"--benchmark_min_time=0.01", "--out=" + out]
+		cmd = mpirun_cmd()
+		cmd[cmd.index("-n"):cmd.index("-n") + 2] = []
+		cmd += ["-n", "1", IPCLAB] + args + [":", "-n", "1", "env", "IPCLAB_TCP_HOST=192.0.2.1", IPCLAB] + args
+		try:
+			p = subprocess.run(cmd, capture_output=True, text=True, env=mpi_env(session),
+					   stdin=subprocess.DEVNULL, timeout=JOB_TIMEOUT_S)
+			show(p.stdout + p.stderr)
+			assert p.returncode == 0, "mpirun exited %d" % p.returncode
+			rows = {b["name"].split("/")[1]: b for b in bench(out) if b.get("run_type") == "iteration"}
+			err = rows.get("tcp", {}).get("error_message", "")
+			assert err.startswith("failed: worker 1 (rank 1 on ") and "192.0.2.1" in err, "tcp case: %r" % err
+			assert "mpi" in rows and "error_message" not in rows["mpi"], "the next case: %s" % rows.get("mpi")
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
 def rank_pid(rank, marker):
 	for pid in ranks_alive(b"ipclab", marker):
 		try:
