@@ -21,6 +21,11 @@
  *
  * State: the broken flag is per process by nature (it is a fact about the
  * MPI job this process is part of), so it is file scope.
+ *
+ * Why this file is long: the two sides of one protocol (rank 0's start,
+ * round and stop; every other rank's serve loop) answer each other message
+ * by message, and each half reads right only beside the other; the
+ * backend's stand-ins for a build without MPI close the file.
  */
 #include <errno.h>
 #include <sched.h>
@@ -60,8 +65,10 @@
  * stall limit. */
 #define PM_ROUND_FACTOR 6u
 #define PM_DEFAULT_TIMEOUT_MS 10000u
-/* The channel table: every worker's export lines. */
-#define PM_LINES_MAX 8192
+/* The channel table: every worker's export lines (about 100 bytes per
+ * channel; a case has at most as many channels as workers, up to
+ * POOL_MAX_WORKERS). */
+#define PM_LINES_MAX (256 * 1024)
 #define PM_HOSTLEN 64
 #define NS_PER_MS 1000000ull
 

@@ -7,7 +7,8 @@
  *
  * Why this file is long: the four role loops and the parent side share the
  * message format and the channel plan; together they are the channel
- * family's engine.
+ * family's engine (with its part of --workers=mpi: a channel created on
+ * the rank that receives on it, exported, imported by the others).
  */
 #include <errno.h>
 #include <inttypes.h>
