@@ -225,6 +225,14 @@ int main(int argc, char **argv)
 		suite_describe(stdout);
 		goto out;
 	}
+	if (rf.fleet) /* fleet: one rank per host, each with its own forked pools */
+		for (unsigned i = 0; i < sel->nworkers; i++)
+			if (sel->workers[i] == POOL_MPI) {
+				fprintf(stderr, "ipclab: --fleet with --workers=mpi: fleet mode runs one rank per host, each with "
+					"forked, thread or coroutine workers; accepted: --workers=process,thread,coroutine,coroutine-ucontext\n");
+				status = EXIT_USAGE;
+				goto out;
+			}
 	if (rf.fleet && fleet_check(sel->out, err) < 0) {
 		fprintf(stderr, "ipclab: %s\n", err);
 		status = EXIT_USAGE;
