@@ -22,6 +22,10 @@ static bool wants_mpi(const struct selection *sel)
 	return false;
 }
 
+/* Rank 0 of a --workers=mpi job: mpirank_end() has ranks to finish (a
+ * fleet job also runs under MPI, and finishes its own). */
+static bool coordinating;
+
 int mpirank_begin(const struct selection *sel, const struct topo *topo, int *status)
 {
 	char err[SCENARIO_ERRLEN] = "";
@@ -46,8 +50,10 @@ int mpirank_begin(const struct selection *sel, const struct topo *topo, int *sta
 	}
 	/* A wait on a dead peer ends when mpirun's SIGTERM comes. */
 	ipc_set_abort_check(sig_pending);
-	if (mpienv_rank() == 0)
+	if (mpienv_rank() == 0) {
+		coordinating = true;
 		return 0;
+	}
 	rc = case_mpi_serve(topo, err);
 	if (rc < 0 && !sig_pending())
 		fprintf(stderr, "ipclab: %s\n", err);
@@ -59,7 +65,7 @@ int mpirank_begin(const struct selection *sel, const struct topo *topo, int *sta
 
 void mpirank_end(void)
 {
-	if (mpienv_rank() != 0 || mpienv_size() < 1)
+	if (!coordinating || mpienv_rank() != 0 || mpienv_size() < 1)
 		return;
 	/* Rank 0: the other ranks leave; after a rank stopped answering (or
 	 * a signal) the job cannot finalize: exiting ends it (mpirun). */
