@@ -23,6 +23,8 @@ extern const struct ipc_ops ipc_vmsplice_ops;
 extern const struct ipc_ops ipc_coro_ops;
 extern const struct ipc_ops ipc_io_uring_ops;
 extern const struct ipc_ops ipc_mpi_ops;
+extern const struct ipc_ops ipc_zmq_ipc_ops;
+extern const struct ipc_ops ipc_nng_ipc_ops;
 
 const struct ipc_ops *const ipc_registry[] = {
 	/* IPC_REGISTRY_BEGIN (one line per mechanism, in report order) */
@@ -46,6 +48,12 @@ const struct ipc_ops *const ipc_registry[] = {
 #endif
 #ifdef IPCLAB_HAVE_MPI
 	&ipc_mpi_ops,
+#endif
+#ifdef IPCLAB_HAVE_ZMQ
+	&ipc_zmq_ipc_ops,
+#endif
+#ifdef IPCLAB_HAVE_NNG
+	&ipc_nng_ipc_ops,
 #endif
 	/* IPC_REGISTRY_END */
 	NULL,

@@ -15,7 +15,7 @@ gnuplot-nox libbenchmark-tools python3-scipy"
 # pipe baseline around the pipe ping-pong case (issue 10); stress-ng: the CPU
 # hog of scripts/soak-tests.sh (which has a spinner of its own without it).
 # liburing-dev: the io-uring mechanism (CMake builds it only when found and
-# says so); libzmq3-dev, libnng-dev: the ZeroMQ and nng rows to come;
+# says so); libzmq3-dev, libnng-dev: the zmq-ipc and nng-ipc mechanisms (same);
 # libopenmpi-dev, openmpi-bin: the mpi mechanism and tests/mpi.t (issue 17;
 # about 60 MiB, skipped with a line when absent).
 OPTIONAL_PKGS="linux-perf stress-ng liburing-dev libzmq3-dev libnng-dev libopenmpi-dev openmpi-bin"
