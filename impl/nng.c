@@ -5,9 +5,10 @@
  * the sender dials (non-blocking: nng retries every MSGLIB_RECONNECT_MS
  * until the listener is there, and queues what is sent meanwhile).
  *
- * nng keeps one process-wide state (its task-queue threads, a timer thread
- * and a poller thread, started with the first socket; nng 1.5 sizes the
- * task queue from the CPU count at build time, with no run-time knob); it
+ * nng keeps one process-wide state (its task-queue threads, a timer, a
+ * resolver and a poller thread, started with the first socket: 13 threads
+ * besides the caller's on this 2-CPU machine, counted in /proc/self/task;
+ * nng 1.5 has no run-time knob for them); it
  * is made after fork by the first attach of a process and shut down with
  * nng_fini() by its last detach.  A process that used nng and forks later
  * breaks its children's nng even after nng_fini (they abort), so attach
@@ -299,8 +300,8 @@ static ssize_t nngipc_recv(void *end, void *buf, size_t cap)
 
 const struct ipc_ops ipc_nng_ipc_ops = {
 	.name = NNGIPC_NAME,
-	.summary = "nng 1.5 ipc:// pair1 sockets; nng's own threads per process (a task queue sized "
-		   "from the CPU count, a timer, a poller) besides the caller's",
+	.summary = "nng 1.5 ipc:// pair1 sockets; nng's own threads per process besides the caller's "
+		   "(task queue, timer, resolver, poller: 13 on a 2-CPU machine; no run-time knob in 1.5)",
 	.quick = IPC_QUICK_SMALL,
 	.caps = nngipc_caps,
 	.create = nngipc_create,

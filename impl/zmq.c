@@ -5,8 +5,9 @@
  * the receiver binds, the sender connects.
  *
  * The context is the process's, made by the first attach in a process
- * (after fork) with ZMQ_IO_THREADS = ZMQIPC_IO_THREADS, and terminated by
- * its last detach; the summary line names the I/O threads, so every
+ * (after fork) with ZMQ_IO_THREADS = ZMQIPC_IO_THREADS (ZeroMQ adds its
+ * reaper thread: 2 threads besides the caller's, counted in /proc/self/task),
+ * and terminated by its last detach; the summary line names them, so every
  * result's describe.json records them.  Waits are what ZeroMQ offers: block
  * is a blocking zmq_send/zmq_recv bounded by ZMQ_SNDTIMEO/ZMQ_RCVTIMEO
  * slices (to look at the peer's liveness between them); spin is
@@ -284,8 +285,8 @@ static ssize_t zmqipc_recv(void *end, void *buf, size_t cap)
 
 const struct ipc_ops ipc_zmq_ipc_ops = {
 	.name = ZMQIPC_NAME,
-	.summary = "ZeroMQ 4.3 ipc:// PAIR sockets; " ZMQIPC_STR(ZMQIPC_IO_THREADS)
-		   " I/O thread per process (ZMQ_IO_THREADS) besides the caller's",
+	.summary = "ZeroMQ 4.3 ipc:// PAIR sockets; per process " ZMQIPC_STR(ZMQIPC_IO_THREADS)
+		   " I/O thread (ZMQ_IO_THREADS) and ZeroMQ's reaper thread besides the caller's",
 	.quick = IPC_QUICK_SMALL,
 	.caps = zmqipc_caps,
 	.create = zmqipc_create,
