@@ -201,3 +201,27 @@ void msglib_drain(struct msglib_end *e)
 			poll(NULL, 0, MSGLIB_DRAIN_POLL_MS);
 	}
 }
+
+void msglib_closed(struct msglib_end *e)
+{
+	atomic_store_explicit(&e->sh->sender_closed, 1, memory_order_release);
+}
+
+void msglib_recv_linger(struct msglib_end *e, const atomic_int *conns)
+{
+	uint64_t start = fdio_now_ns();
+
+	atomic_store_explicit(&e->sh->recv_gone, 1, memory_order_release);
+	while (!atomic_load_explicit(&e->sh->sender_closed, memory_order_acquire) ||
+	       (conns && atomic_load(conns) > 0)) {
+		struct pollfd pf = { .fd = e->peer_r, .events = POLLIN };
+
+		if (e->timeout_ms && fdio_now_ns() - start >= (uint64_t)e->timeout_ms * 1000000u)
+			return;
+		if (e->peer_r < 0)
+			return; /* no liveness to watch: do not wait blind */
+		if (poll(&pf, 1, MSGLIB_DRAIN_POLL_MS) == 1 && (pf.revents & POLLHUP) &&
+		    !(conns && atomic_load(conns) > 0))
+			return;
+	}
+}

@@ -65,6 +65,7 @@ struct msglib_shared {
 	_Alignas(64) atomic_ullong taken; /* data messages the receiver took */
 	_Alignas(64) atomic_ullong sent;  /* data messages sent: final once done */
 	atomic_uint sender_done;          /* the sender detached; sent is final */
+	atomic_uint sender_closed;        /* ... and closed its socket */
 	_Alignas(64) atomic_uint recv_gone; /* the receiver detached */
 };
 
@@ -129,5 +130,12 @@ void msglib_publish(struct msglib_end *e);
  * receiver took every message, detached or is gone; or, with a timeout,
  * until it made no progress for that long. */
 void msglib_drain(struct msglib_end *e);
+/* Sender, in detach, once its socket is closed. */
+void msglib_closed(struct msglib_end *e);
+/* Receiver, in detach, before it closes its socket (nng): tell a draining
+ * sender (recv_gone), then wait until the sender closed its socket and
+ * *conns (the library's count of this end's connections, NULL: none
+ * kept) is 0, or the sender is gone, or (with a timeout) that long passed. */
+void msglib_recv_linger(struct msglib_end *e, const atomic_int *conns);
 
 #endif
