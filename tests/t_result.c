@@ -110,7 +110,7 @@ static void test_counters_described(void **state)
 		{ "offered_msgs_per_s", "saturation_msgs_per_s", "late_sends", /* open loop: harness/load.c */
 		  "intended_p50_ns", "service_p50_ns", "intended_p90_ns", "service_p90_ns",
 		  "intended_p99_ns", "service_p99_ns", "intended_p999_ns", "service_p999_ns",
-		  "intended_max_ns", "service_max_ns", NULL },
+		  "intended_max_ns", "service_max_ns", "sender_cpu_wait_share", NULL },
 		{ "pairs", "pairs_total", NULL }, /* matrix: bench/matrixrun.c */
 	};
 
