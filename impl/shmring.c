@@ -8,6 +8,22 @@
  * inherit the mapping through fork, and no name can leak even when every
  * process is SIGKILLed.  destroy() only unmaps.
  *
+ * Export (ranks of an MPI job on one host, params.exported): the name must
+ * outlive create until every rank that imports it has opened it, so an
+ * exported channel keeps its name and export_chan publishes it with the
+ * geometry.  An importer opens it (no O_CREAT), checks its size against
+ * the geometry of the line (its trusted copy; the control area is never
+ * trusted) and maps it.  The name goes at the earliest moment nobody needs
+ * it: the attach that brings the attached count to senders + receivers
+ * (every importer attaches after it imported, so all have opened it)
+ * unlinks it, in whichever rank that is.  destroy() of the creator and of
+ * every importer unlinks it too (ENOENT is fine; names are unique per run),
+ * so a case that fails before everyone attached leaves nothing, nor does a
+ * rank killed after the attach (the other ranks' destroy).  The creator's
+ * name stays in ipc_names_sweep()'s table (names.h) for its second signal.
+ * Left: a creator SIGKILLed between create and the last attach, with no
+ * importer that opened the name yet, leaves it (nobody else knows it).
+ *
  * MPMC: each side reserves with a CAS on its head, works on its own
  * reservation without any lock, then releases in order (waits until its tail
  * equals the start of its reservation, stores tail = end).  Chosen over a
@@ -125,6 +141,9 @@ struct shmring_chan {
 	uint64_t max_msg;        /* trusted copy */
 	struct ipc_params p;
 	bool mpmc;
+	/* Exported (creator) or imported: the shm name until someone
+	 * unlinked it ("" once this process did, and in a forked pool). */
+	char name[IPC_NAME_MAX];
 };
 
 struct shmring_end {
@@ -763,9 +782,13 @@ static int shmring_create(const struct ipc_params *p, void **chanp, char *err)
 		goto err_unlink;
 	}
 	/* Children inherit the mapping through fork: no name needed after
-	 * this, so nothing can leak even if every process is killed. */
+	 * this, so nothing can leak even if every process is killed.  An
+	 * exported channel keeps it until every importer opened it. */
 	close(fd);
-	shm_unlink(name);
+	if (p->exported)
+		memcpy(ch->name, name, sizeof(ch->name));
+	else
+		shm_unlink(name);
 
 	ch->base = base;
 	ch->map_len = total;
@@ -858,6 +881,13 @@ static int shmring_attach(void *chan, enum ipc_role role, void **endp, char *err
 		e->other = e->pos; /* read prod_tail on first recv */
 	}
 	ipc_fetch_add(&c->attached_ever[role], 1);
+	/* Exported: the last of senders + receivers to attach removes the
+	 * name (each importer opened it before it attached). */
+	if (ch->name[0] && (uint64_t)ipc_load_acquire(&c->attached_ever[0]) + ipc_load_acquire(&c->attached_ever[1]) >=
+			   (uint64_t)ch->p.senders + ch->p.receivers) {
+		shm_unlink(ch->name);
+		ch->name[0] = '\0';
+	}
 	*endp = e;
 	return 0;
 }
@@ -896,9 +926,111 @@ static void shmring_forget(void *chan)
 
 static void shmring_destroy(void *chan)
 {
-	/* The name was unlinked in create: unmapping is all that is left. */
-	shmring_forget(chan);
-	free(chan);
+	struct shmring_chan *ch = chan;
+
+	/* The name was unlinked in create, or (exported) by the last attach:
+	 * unmapping is all that is left, unless that attach never came. */
+	shmring_forget(ch);
+	if (ch && ch->name[0])
+		shm_unlink(ch->name);
+	free(ch);
+}
+
+/* The creator's name and geometry as one line. */
+static int shmring_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct shmring_chan *ch = chan;
+	int n;
+
+	if (!ch || !ch->base || !ch->name[0]) {
+		set_err(err, "shmring: only a channel created to be exported (and not yet opened by all) can be exported");
+		return -EINVAL;
+	}
+	n = snprintf(text, cap, "max=%llu data=%llu senders=%u receivers=%u wait=%s timeout=%u name=%s",
+		     (unsigned long long)ch->max_msg, (unsigned long long)ch->size, ch->p.senders, ch->p.receivers,
+		     ipc_wait_name(ch->p.wait), ch->p.timeout_ms, ch->name);
+	if (n < 0 || (size_t)n >= cap) {
+		set_err(err, "shmring: export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The geometry of an export line, checked as create checks params. */
+static int shmring_import_geometry(const struct shmring_chan *ch)
+{
+	if (ch->max_msg == 0 || ch->max_msg > SHMRING_MAX_MSG)
+		return -EINVAL;
+	if (ch->size < SHMRING_MIN_DATA || ch->size > SHMRING_MAX_DATA || (ch->size & (ch->size - 1)))
+		return -EINVAL;
+	if (ch->size < SHMRING_MIN_DEPTH * rec_size(ch->max_msg))
+		return -EINVAL;
+	if (ch->p.senders < 1 || ch->p.senders > SHMRING_MAX_PEERS ||
+	    ch->p.receivers < 1 || ch->p.receivers > SHMRING_MAX_PEERS)
+		return -EINVAL;
+	return 0;
+}
+
+/* Open the creator's shm object by name (its host only) and map it. */
+static int shmring_import(const char *text, void **chanp, char *err)
+{
+	struct shmring_chan *ch = calloc(1, sizeof(*ch));
+	unsigned long long max = 0, data = 0;
+	char wait[16];
+	struct stat st;
+	void *base;
+	int off = 0, fd, r;
+
+	if (!ch) {
+		set_err(err, "shmring: out of memory");
+		return -ENOMEM;
+	}
+	r = sscanf(text, "max=%llu data=%llu senders=%u receivers=%u wait=%15s timeout=%u name=%n", &max, &data,
+		   &ch->p.senders, &ch->p.receivers, wait, &ch->p.timeout_ms, &off);
+	ch->max_msg = max;
+	ch->size = data;
+	if (r != 6 || off <= 0 || text[off] != '/' || strlen(text + off) >= sizeof(ch->name) ||
+	    ipc_wait_parse(wait, &ch->p.wait) || shmring_import_geometry(ch)) {
+		set_err(err, "shmring: cannot import '%.80s' (want max=BYTES data=POW2 senders=N receivers=N wait=W timeout=MS name=/NAME)",
+			text);
+		free(ch);
+		return -EINVAL;
+	}
+	memcpy(ch->name, text + off, strlen(text + off) + 1);
+	ch->p.max_msg = (size_t)max;
+	ch->p.exported = 1;
+	ch->mpmc = ch->p.senders > 1 || ch->p.receivers > 1;
+	ch->map_len = SHMRING_DATA_OFFSET + (size_t)ch->size;
+	fd = shm_open(ch->name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		set_err(err, "shmring: shm_open %s: %s (a ring is reached on its creator's host only)", ch->name,
+			strerror(errno));
+		free(ch);
+		return r;
+	}
+	if (fstat(fd, &st) != 0)
+		st.st_size = -1;
+	if (st.st_size < 0 || (size_t)st.st_size != ch->map_len) {
+		set_err(err, "shmring: %s is %lld bytes, the export line says %zu", ch->name,
+			(long long)st.st_size, ch->map_len);
+		close(fd);
+		free(ch);
+		return -EPROTO;
+	}
+	base = mmap(NULL, ch->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = base == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (r) {
+		set_err(err, "shmring: mmap %zu bytes of %s: %s", ch->map_len, ch->name, strerror(-r));
+		free(ch);
+		return r;
+	}
+	ch->base = base;
+	ch->ctl = base;
+	ch->data = (unsigned char *)base + SHMRING_DATA_OFFSET;
+	*chanp = ch;
+	return 0;
 }
 
 int shmring_debug_area(void *chan, void **base, size_t *len)
@@ -923,4 +1055,6 @@ const struct ipc_ops ipc_shmring_ops = {
 	.detach = shmring_detach,
 	.forget = shmring_forget,
 	.destroy = shmring_destroy,
+	.export_chan = shmring_export,
+	.import_chan = shmring_import,
 };
