@@ -140,6 +140,10 @@ int fdio_wait_step(struct fdio_wait *w, int spin, unsigned timeout_ms,
 	w->n++;
 	if ((!spin || w->n % FDIO_SPIN_CHECK == 0) && fdio_peer_gone(peer_r))
 		return 1;
+	/* Told to stop (an MPI rank on mpirun's SIGTERM: an exported channel
+	 * has no liveness pipes between ranks). */
+	if ((!spin || w->n % FDIO_SPIN_CHECK == 0) && ipc_abort_requested())
+		return -EINTR;
 	if (spin)
 		return fdio_spin_wait(&w->sp, timeout_ms);
 	if (!timeout_ms)

@@ -148,7 +148,8 @@ int fdio_peer_gone(int peer_r);
 /*
  * After an EAGAIN/ETIMEDOUT of a send or receive with liveness: 0 to wait
  * again, 1 when the peers are gone (try once more without waiting, then
- * -EPIPE), -ETIMEDOUT when timeout_ms passed.  Block mode: each call is one
+ * -EPIPE), -ETIMEDOUT when timeout_ms passed, -EINTR when
+ * ipc_abort_requested() (ipc.h: an MPI rank told to stop).  Block mode: each call is one
  * slice of slice_ms slept in the kernel.
  */
 int fdio_wait_step(struct fdio_wait *w, int spin, unsigned timeout_ms,

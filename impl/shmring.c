@@ -254,6 +254,8 @@ static int wait_check(const struct shmring_end *e, struct shmring_wait *w, uint6
 		w->next_check_ns = now + SHMRING_PEER_CHECK_NS;
 		if (side_gone(e, other))
 			return -EPIPE;
+		if (ipc_abort_requested()) /* an MPI rank told to stop */
+			return -EINTR;
 	}
 	return 0;
 }

@@ -165,7 +165,10 @@ static int wait_turn(struct slotring_end *e, enum slotring_which which,
 	else
 		rc = e->wake->wait(e->wake_ctx, which);
 	ipc_fetch_sub(waiters, 1);
-	if (rc == -EINTR)
+	/* A signal: try again, unless this process was told to stop (an
+	 * MPI rank on mpirun's SIGTERM: an imported end has no liveness
+	 * pipes, so a dead rank is seen no other way). */
+	if (rc == -EINTR && !ipc_abort_requested())
 		rc = 0;
 	if (rc < 0)
 		return rc;
