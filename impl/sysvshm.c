@@ -12,6 +12,21 @@
  * that created the channel (it runs destroy) leaves the set: ipcs -s shows
  * it and `ipcrm -s ID` removes it.
  *
+ * Export (ranks of an MPI job on one host): the line carries both ids and
+ * the ring's geometry.  An importer shmat()s the segment by id (allowed
+ * while the creator holds its attachment, which lasts until its destroy),
+ * checks its size and the set's against the line, and from then on holds
+ * its own attachment.  The segment still goes with the last detach.  The
+ * semaphore set is removed by the destroy of the creator AND of every
+ * importer (the first one wins; the others find it gone), so a rank killed
+ * mid-case leaves nothing: the surviving ranks' destroy removes it.  An
+ * importer removes the set only while it is still the one it imported
+ * (same creation time and size), never an id the kernel handed out again.
+ * Liveness pipes cannot cross unrelated processes: an imported end has
+ * none, and a wait on a dead rank ends on its timeout or on the rank's
+ * abort check (ipc_abort_requested: mpirun's SIGTERM).  Left: a creator
+ * SIGKILLed before any importer imported leaves its set (as above).
+ *
  * One message costs: spin, no system call; block, one semop(+1) by the
  * sender when a receiver sleeps and one semtimedop(-1) by a receiver that
  * has to sleep.  Block honours timeout_ms (semtimedop's timeout); a dead
@@ -49,6 +64,8 @@ struct svshm_chan {
 	enum ipc_wait wait;
 	unsigned timeout_ms;
 	struct fdio_alive alive;
+	int imported;       /* made by svshm_import: no liveness pipes */
+	time_t sem_ctime;   /* imported: the set's, to know it at destroy */
 };
 
 struct svshm_end {
@@ -123,6 +140,17 @@ static void svshm_forget(void *chan)
 	fdio_alive_close(&c->alive);
 }
 
+/* The set is still the one imported: its size and creation time (an id
+ * the kernel reuses for a new set has a new one). */
+static int svshm_same_set(const struct svshm_chan *c)
+{
+	struct semid_ds ds;
+
+	if (semctl(c->semid, 0, IPC_STAT, &ds) < 0)
+		return 0; /* gone already (another rank's destroy) */
+	return ds.sem_nsems == SVSHM_NSEMS && ds.sem_ctime == c->sem_ctime;
+}
+
 static void svshm_destroy(void *chan)
 {
 	struct svshm_chan *c = chan;
@@ -130,7 +158,7 @@ static void svshm_destroy(void *chan)
 	if (!c)
 		return;
 	svshm_forget(c);
-	if (c->semid >= 0)
+	if (c->semid >= 0 && (!c->imported || svshm_same_set(c)))
 		semctl(c->semid, 0, IPC_RMID);
 	free(c);
 }
@@ -318,6 +346,94 @@ err:
 	return ret;
 }
 
+static int svshm_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct svshm_chan *c = chan;
+	int n;
+
+	if (c->imported || !c->map || c->semid < 0) {
+		fdio_err(err, SVSHM_NAME ": only its creator, before forget, can export it");
+		return -EINVAL;
+	}
+	n = snprintf(text, cap, "max=%zu slots=%llu stride=%zu ctl=%zu wait=%s timeout=%u shmid=%d semid=%d",
+		     c->max_msg, (unsigned long long)c->nslots, c->stride, c->ctl_size, ipc_wait_name(c->wait),
+		     c->timeout_ms, c->shmid, c->semid);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, SVSHM_NAME ": export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The line's geometry as create would have made it for its max_msg. */
+static int svshm_import_geometry(struct svshm_chan *c, unsigned long long slots, char *err)
+{
+	uint64_t nslots;
+	size_t stride, ctl;
+
+	if (c->max_msg < 1 || c->max_msg > SLOTRING_MAX_MSG || slots > UINT32_MAX ||
+	    slotring_geometry(SVSHM_NAME, c->max_msg, (unsigned)slots, &nslots, &stride, &ctl, err) < 0 ||
+	    nslots != slots || stride != c->stride || (ctl + 4095) / 4096 * 4096 != c->ctl_size)
+		return -EINVAL;
+	c->nslots = nslots;
+	c->seg_size = c->ctl_size + (size_t)nslots * stride;
+	return 0;
+}
+
+/* Attach the creator's segment and take its set, by id (its host only). */
+static int svshm_import(const char *text, void **chan, char *err)
+{
+	struct svshm_chan *c = calloc(1, sizeof(*c));
+	unsigned long long slots = 0;
+	struct shmid_ds sds;
+	struct semid_ds ds;
+	char wait[16];
+	int ret;
+
+	if (!c) {
+		fdio_err(err, SVSHM_NAME ": out of memory");
+		return -ENOMEM;
+	}
+	c->shmid = c->semid = -1;
+	c->imported = 1;
+	c->creator = getpid();
+	fdio_alive_reset(&c->alive);
+	if (sscanf(text, "max=%zu slots=%llu stride=%zu ctl=%zu wait=%15s timeout=%u shmid=%d semid=%d", &c->max_msg,
+		   &slots, &c->stride, &c->ctl_size, wait, &c->timeout_ms, &c->shmid, &c->semid) != 8 ||
+	    c->shmid < 0 || c->semid < 0 || ipc_wait_parse(wait, &c->wait) || c->wait == IPC_WAIT_HYBRID ||
+	    svshm_import_geometry(c, slots, NULL) < 0) {
+		fdio_err(err, SVSHM_NAME ": cannot import '%.80s' (want max=BYTES slots=N stride=BYTES ctl=BYTES wait=W timeout=MS shmid=ID semid=ID)",
+			 text);
+		c->semid = -1; /* not ours to remove */
+		svshm_destroy(c);
+		return -EINVAL;
+	}
+	ret = 0;
+	if (shmctl(c->shmid, IPC_STAT, &sds) < 0 || semctl(c->semid, 0, IPC_STAT, &ds) < 0)
+		ret = -errno;
+	else if (sds.shm_segsz != c->seg_size || ds.sem_nsems != SVSHM_NSEMS)
+		ret = -EPROTO;
+	if (ret) {
+		fdio_err(err, SVSHM_NAME ": shmid %d / semid %d: %s (the ids are reached on their creator's host only)",
+			 c->shmid, c->semid, ret == -EPROTO ? "not the sizes the export line says" : strerror(-ret));
+		c->semid = -1;
+		svshm_destroy(c);
+		return ret;
+	}
+	c->sem_ctime = ds.sem_ctime;
+	c->map = shmat(c->shmid, NULL, 0);
+	if (c->map == (void *)-1) {
+		ret = -errno;
+		c->map = NULL;
+		fdio_err(err, SVSHM_NAME ": shmat %d: %s", c->shmid, strerror(-ret));
+		c->semid = -1;
+		svshm_destroy(c);
+		return ret;
+	}
+	*chan = c;
+	return 0;
+}
+
 static int svshm_send(void *end, const void *buf, size_t len)
 {
 	return slotring_send(&((struct svshm_end *)end)->ring, buf, len);
@@ -340,4 +456,6 @@ const struct ipc_ops ipc_sysv_shm_ops = {
 	.detach = svshm_detach,
 	.forget = svshm_forget,
 	.destroy = svshm_destroy,
+	.export_chan = svshm_export,
+	.import_chan = svshm_import,
 };
