@@ -31,13 +31,28 @@
  * harness watchdog's business, as for pipes.  A SIGKILL of the process that
  * made the channel (it runs destroy) leaves the queue: ipcs -q shows it,
  * `ipcrm -q ID` removes it.
+ *
+ * Export (ranks of an MPI job on one host): the line carries the queue's
+ * id; an importer checks that the id names a queue it may use and takes
+ * it.  The queue is removed by the destroy of the creator AND of every
+ * importer (the first wins, the others find it gone), so a rank killed
+ * mid-case leaves nothing: the surviving ranks' destroy removes it.  An
+ * importer removes it only while it is still the queue it imported (same
+ * change time, which only IPC_SET moves), never an id the kernel handed
+ * out again.  Liveness pipes cannot cross unrelated processes: an imported
+ * end has none (no peerwatch thread either), and a wait on a dead rank
+ * ends on the spin timeout or on the rank's abort check
+ * (ipc_abort_requested: mpirun's SIGTERM interrupts msgrcv/msgsnd).  Left:
+ * a creator SIGKILLed before any importer imported leaves its queue.
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -54,6 +69,8 @@ struct svmsg_chan {
 	unsigned timeout_ms;
 	size_t max_msg;
 	struct fdio_alive alive;
+	int imported;       /* made by svmsg_import: no liveness pipes */
+	time_t ctime;       /* imported: the queue's msg_ctime at import */
 };
 
 struct svmsg_buf {
@@ -111,6 +128,17 @@ static void svmsg_forget(void *chan)
 		fdio_alive_close(&c->alive);
 }
 
+/* The queue is still the one imported (an id the kernel reuses for a new
+ * queue has a new change time). */
+static int svmsg_same_queue(const struct svmsg_chan *c)
+{
+	struct msqid_ds ds;
+
+	if (msgctl(c->qid, IPC_STAT, &ds) < 0)
+		return 0; /* gone already (another rank's destroy) */
+	return ds.msg_ctime == c->ctime;
+}
+
 static void svmsg_destroy(void *chan)
 {
 	struct svmsg_chan *c = chan;
@@ -118,7 +146,7 @@ static void svmsg_destroy(void *chan)
 	if (!c)
 		return;
 	svmsg_forget(c);
-	if (c->qid >= 0)
+	if (c->qid >= 0 && (!c->imported || svmsg_same_queue(c)))
 		msgctl(c->qid, IPC_RMID, NULL);
 	free(c);
 }
@@ -244,7 +272,7 @@ static int svmsg_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, SVMSG_NAME ": bad role %d", (int)role);
 		return -EINVAL;
 	}
-	if (c->alive.r[0] < 0) {
+	if (c->alive.r[0] < 0 && !c->imported) {
 		fdio_err(err, SVMSG_NAME ": attach after forget");
 		return -EBADF;
 	}
@@ -271,7 +299,7 @@ static int svmsg_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, SVMSG_NAME ": dup: %s", strerror(-ret));
 		goto err;
 	}
-	if (!e->spin) {
+	if (!e->spin && e->peer_r >= 0) { /* imported: nothing to watch */
 		ret = peerwatch_start(&e->watch, e->peer_r, e->is_recv ? svmsg_post_eos : svmsg_drain, e);
 		if (ret) {
 			fdio_err(err, SVMSG_NAME ": peer-watch thread: %s", strerror(-ret));
@@ -310,7 +338,7 @@ static int svmsg_send(void *end, const void *buf, size_t len)
 			return -EPIPE;
 		if (msgsnd(e->qid, e->buf, len, e->spin || last ? IPC_NOWAIT : 0) == 0)
 			return 0;
-		if (errno == EINTR && !e->spin)
+		if (errno == EINTR && !e->spin && !ipc_abort_requested())
 			continue;
 		if (errno != EAGAIN)
 			return svmsg_errno(errno);
@@ -336,7 +364,7 @@ static ssize_t svmsg_recv(void *end, void *buf, size_t cap)
 		n = msgrcv(e->qid, e->buf, e->max_msg, 0, e->spin || last ? IPC_NOWAIT : 0);
 		if (n >= 0)
 			break;
-		if (errno == EINTR && !e->spin)
+		if (errno == EINTR && !e->spin && !ipc_abort_requested())
 			continue;
 		if (errno != ENOMSG)
 			return svmsg_errno(errno);
@@ -360,6 +388,60 @@ static ssize_t svmsg_recv(void *end, void *buf, size_t cap)
 	return n;
 }
 
+static int svmsg_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct svmsg_chan *c = chan;
+	int n;
+
+	if (c->imported || c->qid < 0 || c->alive.r[0] < 0) {
+		fdio_err(err, SVMSG_NAME ": only its creator, before forget, can export it");
+		return -EINVAL;
+	}
+	n = snprintf(text, cap, "max=%zu wait=%s timeout=%u qid=%d", c->max_msg, ipc_wait_name(c->wait),
+		     c->timeout_ms, c->qid);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, SVMSG_NAME ": export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The creator's queue, by id (its host only). */
+static int svmsg_import(const char *text, void **chan, char *err)
+{
+	struct svmsg_chan *c = calloc(1, sizeof(*c));
+	unsigned long msgmax, msgmnb;
+	struct msqid_ds ds;
+	char wait[16];
+	int ret;
+
+	if (!c) {
+		fdio_err(err, SVMSG_NAME ": out of memory");
+		return -ENOMEM;
+	}
+	c->imported = 1;
+	c->creator = getpid();
+	fdio_alive_reset(&c->alive);
+	if (sscanf(text, "max=%zu wait=%15s timeout=%u qid=%d", &c->max_msg, wait, &c->timeout_ms, &c->qid) != 4 ||
+	    c->qid < 0 || ipc_wait_parse(wait, &c->wait) || c->wait == IPC_WAIT_HYBRID || c->max_msg < 1 ||
+	    svmsg_read_limits(&msgmax, &msgmnb, NULL) || c->max_msg > msgmax || c->max_msg > msgmnb) {
+		fdio_err(err, SVMSG_NAME ": cannot import '%.80s' (want max=BYTES up to kernel.msgmax wait=block|spin timeout=MS qid=ID)",
+			 text);
+		free(c);
+		return -EINVAL;
+	}
+	if (msgctl(c->qid, IPC_STAT, &ds) < 0) {
+		ret = -errno;
+		fdio_err(err, SVMSG_NAME ": queue %d: %s (a queue is reached on its creator's host only)", c->qid,
+			 strerror(errno));
+		free(c);
+		return ret;
+	}
+	c->ctime = ds.msg_ctime;
+	*chan = c;
+	return 0;
+}
+
 const struct ipc_ops ipc_sysv_msg_ops = {
 	.name = SVMSG_NAME,
 	.summary = "SysV message queue, one msgsnd per message",
@@ -372,4 +454,6 @@ const struct ipc_ops ipc_sysv_msg_ops = {
 	.detach = svmsg_detach,
 	.forget = svmsg_forget,
 	.destroy = svmsg_destroy,
+	.export_chan = svmsg_export,
+	.import_chan = svmsg_import,
 };
