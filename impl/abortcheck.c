@@ -17,3 +17,8 @@ int ipc_abort_requested(void)
 {
 	return ipc_abort_check ? ipc_abort_check() : 0;
 }
+
+int ipc_abort_check_set(void)
+{
+	return ipc_abort_check != NULL;
+}

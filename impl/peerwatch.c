@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "peerwatch.h"
 
 struct peerwatch {
@@ -25,16 +26,17 @@ static void *watch_main(void *p)
 		{ .fd = w->stop_fd, .events = POLLIN },
 		{ .fd = w->peer_r, .events = POLLIN },
 	};
-	int gone = 0, again = 1;
+	int gone = 0, again = 1, aborts = ipc_abort_check_set();
 
 	for (;;) {
-		int n = poll(pf, gone ? 1 : 2, gone && again ? PEERWATCH_REPEAT_MS : -1);
+		int n = poll(pf, gone ? 1 : 2, gone && again ? PEERWATCH_REPEAT_MS :
+			     aborts && !gone ? PEERWATCH_ABORT_CHECK_MS : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || pf[0].revents)
 			break; /* detach (or poll broke: nothing left to watch with) */
-		if (!gone && (pf[1].revents & (POLLHUP | POLLERR)))
+		if (!gone && ((pf[1].revents & (POLLHUP | POLLERR)) || (aborts && ipc_abort_requested())))
 			gone = 1;
 		if (gone && again)
 			again = w->on_gone(w->arg);

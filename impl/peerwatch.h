@@ -21,6 +21,13 @@
 
 /* How often on_gone() is repeated while it asks for it. */
 #define PEERWATCH_REPEAT_MS 20
+/* Where a process has an abort check (ipc.h, ipc_abort_check_set: an MPI
+ * rank, whose SIGTERM may land on an MPI library thread and interrupt
+ * nothing of ours), the thread also wakes this often and, once
+ * ipc_abort_requested(), calls on_gone() as if the peers were gone: the
+ * blocked end wakes and returns.  No check set: it sleeps until a peer
+ * leaves, as before. */
+#define PEERWATCH_ABORT_CHECK_MS 50
 
 struct peerwatch;
 
@@ -29,7 +36,8 @@ typedef int (*peerwatch_fn)(void *arg);
 
 /*
  * Start watching peer_r (not taken over: the caller keeps and closes it
- * after peerwatch_stop).  0 or -errno (no thread started).
+ * after peerwatch_stop; -1: no peers to watch, only the abort check).
+ * 0 or -errno (no thread started).
  */
 int peerwatch_start(struct peerwatch **out, int peer_r, peerwatch_fn on_gone, void *arg);
 

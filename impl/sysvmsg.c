@@ -40,9 +40,9 @@
  * importer removes it only while it is still the queue it imported (same
  * change time, which only IPC_SET moves), never an id the kernel handed
  * out again.  Liveness pipes cannot cross unrelated processes: an imported
- * end has none (no peerwatch thread either), and a wait on a dead rank
- * ends on the spin timeout or on the rank's abort check
- * (ipc_abort_requested: mpirun's SIGTERM interrupts msgrcv/msgsnd).  Left:
+ * end has none, and a wait on a dead rank ends on the spin timeout or on
+ * the rank's abort check (ipc_abort_requested: mpirun's SIGTERM), which a
+ * blocking end's peerwatch thread looks at (peerwatch.h).  Left:
  * a creator SIGKILLed before any importer imported leaves its queue.
  */
 #include <errno.h>
@@ -299,7 +299,7 @@ static int svmsg_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, SVMSG_NAME ": dup: %s", strerror(-ret));
 		goto err;
 	}
-	if (!e->spin && e->peer_r >= 0) { /* imported: nothing to watch */
+	if (!e->spin) { /* imported (peer_r -1): the abort check only */
 		ret = peerwatch_start(&e->watch, e->peer_r, e->is_recv ? svmsg_post_eos : svmsg_drain, e);
 		if (ret) {
 			fdio_err(err, SVMSG_NAME ": peer-watch thread: %s", strerror(-ret));

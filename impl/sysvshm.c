@@ -24,7 +24,8 @@
  * (same creation time and size), never an id the kernel handed out again.
  * Liveness pipes cannot cross unrelated processes: an imported end has
  * none, and a wait on a dead rank ends on its timeout or on the rank's
- * abort check (ipc_abort_requested: mpirun's SIGTERM).  Left: a creator
+ * abort check (ipc_abort_requested: mpirun's SIGTERM), which a blocking
+ * end's peerwatch thread looks at (peerwatch.h).  Left: a creator
  * SIGKILLed before any importer imported leaves its set (as above).
  *
  * One message costs: spin, no system call; block, one semop(+1) by the
