@@ -11,6 +11,11 @@
 #     checked byte by byte,
 #     results written by rank 0 alone; a worker rank killed mid-case: the
 #     job ends, nothing is left, and the cases finished before are kept;
+#   - ranks as workers over shared memory and SysV: shmring (exported: its
+#     shm name), sysv-shm and sysv-msg (exported: their ids), every byte
+#     checked, and a worker rank killed mid-case in each (block waits): no
+#     shm name and no SysV object is left (the jobs run in a private IPC
+#     namespace when root, where every SysV id is the job's own);
 #   - --workers=mpi without mpirun: exit 2 and one line saying how.
 # Skipped, saying why, when MPI was not built.
 #
@@ -387,6 +392,169 @@ def check_kept(rc, text, killed, second, out):
 	killed_rows = [b for b in rows if b["name"].startswith(second + "/")]
 	assert len(first) == 2, "the finished case: %d repetitions kept, want 2" % len(first)
 	assert not killed_rows, "the killed case %s was reported as measured" % second
+
+
+# ---- ranks as workers over shared memory and SysV (exported names and ids) ----
+
+# (mechanism, waits, sizes every rank must run with --verify=full).  What
+# each exports: shmring its shm name, sysv-shm its segment and semaphore
+# ids, sysv-msg its queue id (impl/*.c, "Export").
+SHM_WORKERS = [
+	("shmring", ("spin", "block", "hybrid"), ("64", "65536")),
+	("sysv-shm", ("spin", "block"), ("64", "65536")),
+	("sysv-msg", ("spin", "block"), ("64", "65536")),
+]
+
+
+def msgmax():
+	try:
+		with open("/proc/sys/kernel/msgmax") as f:
+			return int(f.read())
+	except (OSError, ValueError):
+		return 0
+
+
+def sysv_listable():
+	"""None when the job can run in a private IPC namespace, where every
+	SysV id is this job's (ids carry no name: in the machine's namespace
+	another copy of the suite's would look like ours); else why not."""
+	if os.geteuid() != 0:
+		return "not root: no private IPC namespace, SysV leftovers cannot be told from other runs'"
+	if not shutil.which("unshare"):
+		return "no unshare(1): SysV leftovers cannot be told from other runs'"
+	return None
+
+
+def in_private_ipc(cmd, listing_file):
+	"""cmd in a private IPC namespace; once it ended, the namespace's SysV
+	objects (one line each, headers dropped) are listed into listing_file,
+	before the namespace (and with it any leftover) goes away."""
+	script = 'ret=0; "$@" || ret=$?; tail -q -n +2 /proc/sysvipc/msg /proc/sysvipc/sem /proc/sysvipc/shm > "$0"; exit $ret'
+	return ["unshare", "--ipc", "--", "sh", "-c", script, listing_file] + cmd
+
+
+def sysv_left(listing_file):
+	with open(listing_file) as f:
+		return [l.split() for l in f if l.strip()]
+
+
+def run_job(cmd, session, timeout=JOB_TIMEOUT_S, on_line=None):
+	"""cmd (in its own session, so a hang ends mpirun and its ranks, not
+	only the shell around it); (rc, stderr+stdout text).  on_line(text so
+	far) is called as stderr grows."""
+	p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if on_line else subprocess.PIPE,
+			     stderr=subprocess.PIPE if on_line else subprocess.STDOUT, env=mpi_env(session),
+			     stdin=subprocess.DEVNULL, start_new_session=True)
+	text, deadline = b"", time.monotonic() + timeout
+	try:
+		if on_line:
+			while time.monotonic() < deadline:
+				c = p.stderr.read(1)
+				if not c:
+					break
+				text += c
+				if c == b"\n" or c == b" ":
+					on_line(text)
+			text += p.stderr.read()
+			p.wait(timeout=max(1, deadline - time.monotonic()))
+		else:
+			text = p.communicate(timeout=timeout)[0]
+	except (subprocess.TimeoutExpired, AssertionError):
+		os.killpg(p.pid, signal.SIGTERM)
+		try:
+			p.wait(timeout=TERM_GRACE_S)
+		except subprocess.TimeoutExpired:
+			os.killpg(p.pid, signal.SIGKILL)
+			p.wait()
+		raise
+	return p.returncode, text.decode(errors="replace")
+
+
+@T.test("mpi: ranks as workers: pingpong over shmring (spin, block, hybrid; exported shm name), sysv-shm and sysv-msg (spin, block; exported ids), 64 B and 64 KiB, every byte checked; nothing left in /dev/shm or SysV")
+def test_workers_shared_memory():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	nosysv = sysv_listable()
+	shm = set(os.listdir("/dev/shm"))
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out, listed = os.path.join(d, "out"), os.path.join(d, "sysv")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		cmd = mpirun_cmd() + [IPCLAB] + WORKER_FLAGS + [
+			"--impl=" + ",".join(m for m, _, _ in SHM_WORKERS), "--wait=spin,block,hybrid",
+			"--benchmark_repetitions=1", "--benchmark_min_time=0.01", "--out=" + out]
+		try:
+			rc, text = run_job(cmd if nosysv else in_private_ipc(cmd, listed), session)
+			show(text)
+			assert rc == 0, "mpirun exited %d" % rc
+			rows = {b["name"].replace("/manual_time", ""): b for b in bench(out) if b.get("run_type") == "iteration"}
+			for mech, waits, sizes in SHM_WORKERS:
+				for w in waits:
+					for size in sizes:
+						name = "pingpong/%s/%s/cpus/size:%s/pool:1/workers:mpi" % (mech, w, size)
+						b = rows.get(name)
+						assert b, "case %s missing (have %s)" % (name, sorted(rows))
+						if mech == "sysv-msg" and int(size) > msgmax():
+							assert b.get("error_message", "").startswith("skipped: "), "%s: %s" % (name, b)
+							continue
+						assert "error_message" not in b, "%s: %s" % (name, b["error_message"])
+						assert b.get("samples", 0) > 0 and b.get("p50_ns", 0) > 0, "%s: %s" % (name, b)
+						assert b["procs"] == 2 and "workers=mpi" in b.get("label", ""), "%s: %s" % (name, b.get("label"))
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode())
+			if nosysv:
+				print("# SysV leftovers not checked: " + nosysv)
+			else:
+				left = sysv_left(listed)
+				assert not left, "SysV objects left by the job: %s" % left
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+# The killed-rank cases: block waits (a rank's wait that no liveness pipe
+# ends must end on mpirun's SIGTERM, ipc_abort_requested) and a channel
+# timeout far beyond mpirun's grace, so only that path ends them in time.
+KILLED_SHM = ("shmring", "sysv-shm", "sysv-msg")
+SHM_KILL_DELAY_S = 0.3
+
+
+@T.test("mpi: ranks as workers over shmring, sysv-shm and sysv-msg (block): a worker rank SIGKILLed mid-case ends the job; no shm name or SysV object (ipcs) left, neither the killed rank's nor rank 0's")
+def test_workers_shared_memory_rank_killed():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	nosysv = sysv_listable()
+	for mech in KILLED_SHM:
+		shm = set(os.listdir("/dev/shm"))
+		with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+			out, listed = os.path.join(d, "out"), os.path.join(d, "sysv")
+			session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+			marker = "--out=" + out
+			cmd = mpirun_cmd() + ["--mca", "odls_base_sigkill_timeout", "3", IPCLAB] + WORKER_FLAGS[:2] + [
+				"--impl=" + mech, "--size=64", "--wait=block", "--cpus=0,1", "--no-sentinel", "--no-perf",
+				"--benchmark_repetitions=1", "--benchmark_min_time=2", "--timeout=60", marker]
+			killed = []
+
+			def kill_when_running(text):
+				if not killed and b"[1/1] pingpong/" in text:
+					time.sleep(SHM_KILL_DELAY_S)
+					pid = rank_pid(1, marker.encode())
+					assert pid, "rank 1 not found"
+					os.kill(pid, signal.SIGKILL)
+					killed.append(pid)
+			try:
+				rc, text = run_job(cmd if nosysv else in_private_ipc(cmd, listed), session,
+						   on_line=kill_when_running)
+				show(text)
+				assert killed, "%s: the case never started" % mech
+				assert rc != 0, "%s: mpirun exited 0 although rank 1 was killed" % mech
+				nothing_left(session, shm, b"ipclab", marker.encode())
+				if nosysv:
+					print("# SysV leftovers not checked: " + nosysv)
+				else:
+					left = sysv_left(listed)
+					assert not left, "%s: SysV objects left by the job: %s" % (mech, left)
+			finally:
+				shutil.rmtree(session, ignore_errors=True)
 
 
 sys.exit(T.run())
