@@ -230,4 +230,5 @@ const struct ipc_ops ipc_cma_ops = {
 	.detach = cma_detach,
 	.forget = slotring_memfd_forget,
 	.destroy = slotring_memfd_destroy,
+	.no_export_why = "its ring control and wake-ups are an unnamed memfd and eventfds, held only by inheritance; and process_vm_writev needs ptrace rights over the receiving rank, which Yama (ptrace_scope >= 1) denies a sibling rank",
 };

@@ -146,4 +146,5 @@ const struct ipc_ops ipc_eventfd_ops = {
 	.detach = evfd_detach,
 	.forget = slotring_memfd_forget,
 	.destroy = slotring_memfd_destroy,
+	.no_export_why = "its wake-ups are eventfds, which have no name: only a process that inherits them holds them; pidfd_getfd would need ptrace rights over the rank that made them",
 };

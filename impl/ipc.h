@@ -149,6 +149,10 @@ struct ipc_ops {
 	int (*import_chan)(const char *text, void **chan, char *err);
 	/* An imported channel's destroy releases only what import made; the
 	 * names belong to the creator, whose destroy removes them. */
+	/* No export step (export_chan NULL): why not, for the reason of a
+	 * case skipped under MPI ranks, when it is more than "an inherited
+	 * descriptor or an anonymous mapping"; NULL: that generic reason. */
+	const char *no_export_why;
 };
 
 /* Small wrappers so callers read like prose. */

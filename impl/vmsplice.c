@@ -296,4 +296,5 @@ const struct ipc_ops ipc_vmsplice_ops = {
 	.detach = vms_detach,
 	.forget = vms_forget,
 	.destroy = vms_destroy,
+	.no_export_why = "vmsplice(2) feeds a pipe, and this one is anonymous: only a process that inherits it holds it",
 };

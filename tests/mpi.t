@@ -404,6 +404,9 @@ SHM_WORKERS = [
 	("sysv-shm", ("spin", "block"), ("64", "65536")),
 	("sysv-msg", ("spin", "block"), ("64", "65536")),
 ]
+# Mechanisms that keep no export step, and a word of the reason each
+# gives for it (impl/*.c, no_export_why).
+NO_EXPORT_SHM = [("eventfd", "eventfds, which have no name"), ("cma", "ptrace"), ("vmsplice", "anonymous")]
 
 
 def msgmax():
@@ -470,7 +473,7 @@ def run_job(cmd, session, timeout=JOB_TIMEOUT_S, on_line=None):
 	return p.returncode, text.decode(errors="replace")
 
 
-@T.test("mpi: ranks as workers: pingpong over shmring (spin, block, hybrid; exported shm name), sysv-shm and sysv-msg (spin, block; exported ids), 64 B and 64 KiB, every byte checked; nothing left in /dev/shm or SysV")
+@T.test("mpi: ranks as workers: pingpong over shmring (spin, block, hybrid; exported shm name), sysv-shm and sysv-msg (spin, block; exported ids), 64 B and 64 KiB, every byte checked; nothing left in /dev/shm or SysV; eventfd, cma and vmsplice skipped with their own reasons")
 def test_workers_shared_memory():
 	why = why_no_workers()
 	if why:
@@ -481,7 +484,7 @@ def test_workers_shared_memory():
 		out, listed = os.path.join(d, "out"), os.path.join(d, "sysv")
 		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
 		cmd = mpirun_cmd() + [IPCLAB] + WORKER_FLAGS + [
-			"--impl=" + ",".join(m for m, _, _ in SHM_WORKERS), "--wait=spin,block,hybrid",
+			"--impl=" + ",".join([m for m, _, _ in SHM_WORKERS] + [m for m, _ in NO_EXPORT_SHM]), "--wait=spin,block,hybrid",
 			"--benchmark_repetitions=1", "--benchmark_min_time=0.01", "--out=" + out]
 		try:
 			rc, text = run_job(cmd if nosysv else in_private_ipc(cmd, listed), session)
@@ -500,6 +503,9 @@ def test_workers_shared_memory():
 						assert "error_message" not in b, "%s: %s" % (name, b["error_message"])
 						assert b.get("samples", 0) > 0 and b.get("p50_ns", 0) > 0, "%s: %s" % (name, b)
 						assert b["procs"] == 2 and "workers=mpi" in b.get("label", ""), "%s: %s" % (name, b.get("label"))
+			for mech, word in NO_EXPORT_SHM:
+				skip = rows.get("pingpong/%s/spin/cpus/size:64/pool:1/workers:mpi" % mech, {}).get("error_message", "")
+				assert skip.startswith("skipped: %s has no export step (" % mech) and word in skip, "%s under ranks: %r" % (mech, skip)
 			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode())
 			if nosysv:
 				print("# SysV leftovers not checked: " + nosysv)

@@ -700,8 +700,8 @@ static int chan_rank_create(struct case_run *r, unsigned worker, char *text, siz
 
 	text[0] = '\0';
 	if (!cs->ops->export_chan || !cs->ops->import_chan)
-		return case_why(why, -ENOTSUP, "%s has no export step (its channel is an inherited descriptor or an anonymous mapping, which another rank cannot re-open)",
-				cs->ops->name);
+		return case_why(why, -ENOTSUP, "%s has no export step (%s)", cs->ops->name, cs->ops->no_export_why ? cs->ops->no_export_why :
+				"its channel is an inherited descriptor or an anonymous mapping, which another rank cannot re-open");
 	for (unsigned c = 0; c < cs->nch; c++) {
 		struct ipc_params p = chan_params(r, c);
 
