@@ -285,6 +285,66 @@ static void test_no_name_left(void **state)
 	R->destroy(b);
 }
 
+static bool shm_exists(const char *name)
+{
+	char path[IPC_ERRLEN + 16];
+
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Exported (MPI ranks): the name lives until the last of senders +
+ * receivers attached, then goes before destroy; an importer whose line
+ * does not match the object, or cannot be read, is refused; a channel
+ * destroyed before everyone attached leaves nothing either (the guard).
+ */
+static void test_exported_name(void **state)
+{
+	struct ipc_params p = { .max_msg = 100, .senders = 1, .receivers = 1, .wait = IPC_WAIT_SPIN,
+				.timeout_ms = 1000, .exported = 1 };
+	char err[IPC_ERRLEN] = "", line[IPC_ERRLEN], bad[IPC_ERRLEN], name[IPC_ERRLEN];
+	unsigned long long max = 0, data = 0;
+	void *ch, *im, *s, *r, *x = NULL, *unused;
+	const char *at;
+	uint8_t buf[100];
+	uint32_t id = 0, seq = 0;
+
+	(void)state;
+	assert_int_equal(R->create(&p, &ch, err), 0);
+	assert_int_equal(R->export_chan(ch, line, sizeof(line), err), 0);
+	at = strstr(line, " name=/");
+	assert_non_null(at);
+	snprintf(name, sizeof(name), "%s", at + 6);
+	assert_true(shm_exists(name));
+	assert_int_equal(sscanf(line, "max=%llu data=%llu", &max, &data), 2);
+	snprintf(bad, sizeof(bad), "max=%llu data=%llu%s", max, data * 2, strstr(line, " senders="));
+	assert_int_equal(R->import_chan(bad, &x, err), -EPROTO);
+	snprintf(bad, sizeof(bad), "max=%llu data=%llu%s", max, data + 8, strstr(line, " senders="));
+	assert_int_equal(R->import_chan(bad, &x, err), -EINVAL);
+	assert_int_equal(R->import_chan("max=100 nonsense", &x, err), -EINVAL);
+	assert_null(x);
+	assert_int_equal(R->import_chan(line, &im, err), 0);
+	assert_int_equal(R->attach(ch, IPC_RECV, &r, err), 0);
+	assert_true(shm_exists(name)); /* the sender has not attached yet */
+	assert_int_equal(R->attach(im, IPC_SEND, &s, err), 0);
+	assert_false(shm_exists(name)); /* every end attached: gone before destroy */
+	fill(buf, 100, 3, 4);
+	assert_int_equal(R->send(s, buf, 100), 0);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(R->recv(r, buf, sizeof(buf)), 100);
+	assert_true(check(buf, 100, &id, &seq));
+	assert_int_equal(id, 3);
+	assert_int_equal(seq, 4);
+	R->detach(s);
+	R->detach(r);
+	R->destroy(im);
+	R->destroy(ch);
+	/* Exported and destroyed with nobody attached: the guard sees no name. */
+	assert_int_equal(R->create(&p, &unused, err), 0);
+	R->destroy(unused);
+}
+
 static void test_send_sizes(void **state)
 {
 	void *ch = make(100, 0, 1, 1, IPC_WAIT_SPIN, 1000);
@@ -1267,6 +1327,7 @@ int main(void)
 		NT("shmring: caps report 1 MiB, every wait, boundaries", test_caps),
 		NT("shmring: create refuses bad params with a line naming the limit", test_create_refuses),
 		NT("shmring: shm name unlinked at create, nothing to leak", test_no_name_left),
+		NT("shmring: exported: name kept until every end attached, then gone; a line that does not match refused", test_exported_name),
 		NT("shmring: send refuses 0 and over max; recv -EMSGSIZE keeps the message", test_send_sizes),
 		NT("shmring: SPSC refuses a second live sender", test_spsc_one_sender),
 		NT("shmring: two channels with the same params do not collide", test_two_channels),
