@@ -52,6 +52,10 @@
 #define CONF_ORDER_SIZE CONF_HDR_SIZE
 /* Messages per size test: enough to see order, few enough for 8 x 64 KiB. */
 #define CONF_SIZE_MSGS 8
+/* Messages the export check moves through a re-opened channel, one at a
+ * time in one process (each fits any buffer). */
+#define CONF_EXPORT_MSGS 100
+#define CONF_EXPORT_SIZE 64
 /* Messages at caps.max_msg, which may be MiBs. */
 #define CONF_MAXSIZE_MSGS 3
 /* The largest caps.max_msg the suite allocates and sends (3 x this). */
@@ -117,6 +121,7 @@ enum conf_kind {
 	K_REFUSE,
 	K_CREATE,
 	K_TWO,
+	K_EXPORT,     /* a table with an export step: re-opened from its line */
 	K_RANKS,      /* a ranks_only table: what can be checked without MPI */
 	K_RANKS_SKIP, /* its data and dead-peer checks: a skip saying why */
 };
@@ -732,6 +737,74 @@ static void check_ranks_only(struct conf_run *r)
 			 rc, err, o->name);
 }
 
+/*
+ * A table with an export step (export_chan): a channel created to be
+ * exported is written as one line and re-opened from it (import_chan), as
+ * another MPI rank does (tests/mpi.t runs that); here one process holds
+ * both copies and moves messages from an end of the imported one to an end
+ * of the original, byte-exact and in order.  A line it cannot read is
+ * refused with a line starting with its name, and nothing made.  Both
+ * copies destroyed leave nothing.  An exported channel this machine cannot
+ * make (tcp with no host address) is a skip with the reason.
+ */
+static void check_export(struct conf_run *r)
+{
+	unsigned char msg[CONF_EXPORT_SIZE], got[CONF_EXPORT_SIZE], scratch[CONF_EXPORT_SIZE];
+	char line[IPC_ERRLEN], why[200];
+	void *s = NULL, *rv = NULL, *bad = NULL;
+	ssize_t n;
+	int rc;
+
+	if (!r->ops->export_chan || !r->ops->import_chan)
+		fail_msg("export_chan and import_chan: set both or neither");
+	conf_params(r, CONF_EXPORT_SIZE, 1, 1, IPC_WAIT_SPIN, CONF_DATA_TIMEOUT_MS);
+	r->params.exported = 1;
+	r->err[0] = '\0';
+	rc = r->ops->create(&r->params, &r->chan[0], r->err);
+	if (rc < 0) {
+		r->chan[0] = NULL;
+		conf_skip("no exported channel on this machine: %s", r->err[0] ? r->err : rc_name(rc));
+		return;
+	}
+	rc = r->ops->export_chan(r->chan[0], line, sizeof(line), r->err);
+	if (rc < 0 || !memchr(line, '\0', sizeof(line)) || strchr(line, '\n'))
+		fail_msg("export: %s: %s", rc_name(rc), r->err);
+	r->err[0] = '\0';
+	rc = r->ops->import_chan("no such line", &bad, r->err);
+	if (rc >= 0 || bad || strncmp(r->err, r->ops->name, strlen(r->ops->name)) != 0)
+		fail_msg("import of a line it cannot read returned %s (err '%s'), want an error and a line starting '%s'",
+			 rc_name(rc), r->err, r->ops->name);
+	rc = r->ops->import_chan(line, &r->chan[1], r->err);
+	if (rc < 0) {
+		r->chan[1] = NULL;
+		fail_msg("import of its own line '%s': %s: %s", line, rc_name(rc), r->err);
+	}
+	/* Send ends first, as ranks do (tcp's receiving end accepts). */
+	rc = r->ops->attach(r->chan[1], IPC_SEND, &s, r->err);
+	if (rc < 0)
+		fail_msg("attach the sender to the imported copy: %s: %s", rc_name(rc), r->err);
+	rc = r->ops->attach(r->chan[0], IPC_RECV, &rv, r->err);
+	if (rc < 0) {
+		r->ops->detach(s);
+		fail_msg("attach the receiver to the original: %s: %s", rc_name(rc), r->err);
+	}
+	for (uint32_t i = 0; i < CONF_EXPORT_MSGS; i++) {
+		msg_fill(msg, sizeof(msg), 0, i);
+		rc = r->ops->send(s, msg, sizeof(msg));
+		n = rc < 0 ? rc : r->ops->recv(rv, got, sizeof(got));
+		if (msg_check(got, n, sizeof(msg), 0, i, 1, CONF_EXPORT_MSGS, scratch, NULL, why, sizeof(why))) {
+			r->ops->detach(s);
+			r->ops->detach(rv);
+			fail_msg("message #%u through the re-opened channel: %s", i, why);
+		}
+	}
+	r->ops->detach(s);
+	r->ops->detach(rv);
+	r->ops->destroy(r->chan[1]); /* the importer's first, as a rank may */
+	r->destroyed[1] = true;
+	conf_finish(r);
+}
+
 /* Every function pointer set; caps() succeeds, is stable and sane. */
 static void check_caps(struct conf_run *r)
 {
@@ -1310,6 +1383,9 @@ static void conf_test(void **state)
 	case K_TWO:
 		check_two(r);
 		break;
+	case K_EXPORT:
+		check_export(r);
+		break;
 	default:
 		fail_msg("unknown check %d", r->c->kind);
 	}
@@ -1418,6 +1494,11 @@ static void add_mechanism(struct conf_list *l, const struct conf_env *env, const
 		 op->name);
 	p.kind = K_TWO;
 	add_case(l, &p, "%s: two channels with the same params do not collide", op->name);
+	if (op->export_chan || op->import_chan) {
+		p.kind = K_EXPORT;
+		add_case(l, &p, "%s: exported, re-opened from its line, %d messages byte-exact in order; a bad line refused; nothing left",
+			 op->name, CONF_EXPORT_MSGS);
+	}
 }
 
 /* IPCLAB_CONFORMANCE_ONLY=a,b: only these mechanisms (a developer's loop
