@@ -3,14 +3,19 @@
  * ends when the rank is told to stop.  Per process by nature, so one
  * file-scope pointer. */
 #include <stddef.h>
+#include <unistd.h>
 
 #include "ipc.h"
 
 static int (*ipc_abort_check)(void);
+/* The process that set it: a child it forks (rank 0's forked pool of a
+ * --workers=process,mpi job) is not told to stop that way. */
+static pid_t ipc_abort_owner;
 
 void ipc_set_abort_check(int (*check)(void))
 {
 	ipc_abort_check = check;
+	ipc_abort_owner = getpid();
 }
 
 int ipc_abort_requested(void)
@@ -20,5 +25,5 @@ int ipc_abort_requested(void)
 
 int ipc_abort_check_set(void)
 {
-	return ipc_abort_check != NULL;
+	return ipc_abort_check != NULL && getpid() == ipc_abort_owner;
 }

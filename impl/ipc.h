@@ -194,7 +194,8 @@ int ipc_attach_closes_other_ends(pid_t creator);
  */
 void ipc_set_abort_check(int (*check)(void));
 int ipc_abort_requested(void);
-/* 1 once a check is set.  A signal to an MPI rank may land on one of the
+/* 1 once a check is set (in the process that set it, not in a child it
+ * forked).  A signal to an MPI rank may land on one of the
  * MPI library's own threads, so a system call blocked in the rank's main
  * thread is not interrupted: a mechanism that blocks without a time limit
  * (peerwatch.h) then also looks at the check every so often. */
