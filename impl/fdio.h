@@ -102,6 +102,7 @@ struct fdio_chan {
 	char dir[IPC_PATH_MAX];  /* private directory to remove, "" if none */
 	int use_alive;      /* record sockets: liveness pipes in alive */
 	struct fdio_alive alive;
+	int exported;       /* made for another MPI rank (params.exported) */
 };
 
 struct fdio_end {

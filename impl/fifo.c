@@ -9,9 +9,14 @@
  *
  * Export (ranks of an MPI job on one host): the creator (the receiving
  * rank) publishes the fifo's path; an importer opens it for writing (the
- * creator's read end is open, so that needs no wait) and never unlinks it.
- * The creator keeps its own write end until destroy, so its reader sees no
- * EOF when the importing writer dies (mpirun then ends the whole job).
+ * creator's read end is open, so that needs no wait).  The creator drops
+ * its own write end when its receiver attaches (no round reads before every
+ * rank opened its side), so a reader sees EOF (-EPIPE) when the importing
+ * writer dies: a blocking read() would otherwise wait for a signal that
+ * may land on an Open MPI thread, and the rank be SIGKILLed before its
+ * destroy.  The fifo and its directory are removed by the destroy of the
+ * creator and of every importer (the first wins), so a killed rank's are
+ * removed by the rank that imported them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,10 +88,25 @@ static int fifo_create(const struct ipc_params *p, void **chan, char *err)
 	ret = fdio_chan_apply_wait(c, "fifo", err);
 	if (ret)
 		goto err;
+	c->exported = p->exported;
 	*chan = c;
 	return 0;
 err:
 	fdio_destroy(c);
+	return ret;
+}
+
+/* fdio's attach; the creator of an exported fifo then drops its own write
+ * end (see the top). */
+static int fifo_attach(void *chan, enum ipc_role role, void **end, char *err)
+{
+	struct fdio_chan *c = chan;
+	int ret = fdio_attach(chan, role, end, err);
+
+	if (!ret && role == IPC_RECV && c->exported && c->fd[IPC_SEND] >= 0) {
+		close(c->fd[IPC_SEND]);
+		c->fd[IPC_SEND] = -1;
+	}
 	return ret;
 }
 
@@ -113,6 +133,7 @@ static int fifo_import(const char *text, void **chan, char *err)
 {
 	struct ipc_params p = { .senders = 1, .receivers = 1 };
 	struct fdio_chan *c;
+	const char *dir_end, *base;
 	char wait[16];
 	int off = 0, ret;
 
@@ -121,10 +142,20 @@ static int fifo_import(const char *text, void **chan, char *err)
 		fdio_err(err, "fifo: cannot import '%.80s' (want max=BYTES wait=W timeout=MS path=/PATH)", text);
 		return -EINVAL;
 	}
-	ret = fdio_chan_new(&p, 0, &c); /* no path kept: the creator unlinks it */
+	ret = fdio_chan_new(&p, 0, &c);
 	if (ret) {
 		fdio_err(err, "fifo: out of memory");
 		return ret;
+	}
+	/* Removed by our destroy too, when it is a fifo of ipclab's own
+	 * private directory ("/.../ipclab-fifo-.../fifo"). */
+	dir_end = strrchr(text + off, '/');
+	base = dir_end ? memrchr(text + off, '/', (size_t)(dir_end - (text + off))) : NULL;
+	if (dir_end && base && strcmp(dir_end + 1, FIFO_FILE) == 0 &&
+	    strncmp(base + 1, IPC_NAME_PREFIX "-fifo-", sizeof(IPC_NAME_PREFIX "-fifo-") - 1) == 0 &&
+	    strlen(text + off) < sizeof(c->path)) {
+		snprintf(c->path, sizeof(c->path), "%s", text + off);
+		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(dir_end - (text + off)), text + off);
 	}
 	c->fd[IPC_SEND] = open(text + off, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (c->fd[IPC_SEND] < 0) {
@@ -151,7 +182,7 @@ const struct ipc_ops ipc_fifo_ops = {
 	.summary = "named pipe in a private directory, length-framed byte stream",
 	.caps = fifo_caps,
 	.create = fifo_create,
-	.attach = fdio_attach,
+	.attach = fifo_attach,
 	.send = fdio_stream_send,
 	.recv = fdio_stream_recv,
 	.detach = fdio_detach,

@@ -23,9 +23,12 @@
  * queue says -EPIPE once no receiver is left.
  *
  * Export (ranks of an MPI job on one host): the creator publishes the
- * queue's name; an importer opens it by name (no O_CREAT) and never
- * unlinks it.  Liveness pipes cannot cross processes that way, so an
- * imported end has none (a dead rank ends the whole MPI job anyway).
+ * queue's name; an importer opens it by name (no O_CREAT).  The name is
+ * unlinked by the destroy of the creator and of every importer (the first
+ * wins; names are unique per run), so a killed rank's queue is removed by
+ * the rank that imported it.  Liveness pipes cannot cross processes that
+ * way, so an imported end has none (a dead rank ends the whole MPI job
+ * anyway; a blocking wait ends on the rank's abort check, fdio.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +64,7 @@ struct mq_chan {
 	unsigned timeout_ms;
 	size_t max_msg;     /* the queue's mq_msgsize */
 	char name[IPC_NAME_MAX];
-	int imported;       /* opened by name: the creator unlinks it */
+	int imported;       /* opened by name (its destroy unlinks it too) */
 };
 
 struct mq_end {
@@ -400,8 +403,7 @@ static void mq_destroy(void *chan)
 	if (!c)
 		return;
 	mq_forget(c);
-	if (!c->imported)
-		mq_unlink(c->name);
+	mq_unlink(c->name); /* imported too: see the top */
 	free(c);
 }
 
