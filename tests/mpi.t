@@ -429,11 +429,15 @@ def sysv_listable():
 
 
 def in_private_ipc(cmd, listing_file):
-	"""cmd in a private IPC namespace; once it ended, the namespace's SysV
-	objects (one line each, headers dropped) are listed into listing_file,
-	before the namespace (and with it any leftover) goes away."""
-	script = 'ret=0; "$@" || ret=$?; tail -q -n +2 /proc/sysvipc/msg /proc/sysvipc/sem /proc/sysvipc/shm > "$0"; exit $ret'
-	return ["unshare", "--ipc", "--", "sh", "-c", script, listing_file] + cmd
+	"""cmd in a private IPC (and mount) namespace; once it ended, the
+	namespace's SysV objects (one line each, headers dropped) and POSIX
+	message queues ("mqueue NAME", from the namespace's own mqueue mount)
+	are listed into listing_file, before the namespace (and with it any
+	leftover) goes away."""
+	script = ('ret=0; "$@" || ret=$?; tail -q -n +2 /proc/sysvipc/msg /proc/sysvipc/sem /proc/sysvipc/shm > "$0"; '
+		  'd=$(mktemp -d) && mount -t mqueue none "$d" && ls "$d" | sed "s/^/mqueue /" >> "$0"; '
+		  'umount "$d" 2>/dev/null; rmdir "$d"; exit $ret')
+	return ["unshare", "--ipc", "--mount", "--", "sh", "-c", script, listing_file] + cmd
 
 
 def sysv_left(listing_file):
@@ -511,7 +515,7 @@ def test_workers_shared_memory():
 				print("# SysV leftovers not checked: " + nosysv)
 			else:
 				left = sysv_left(listed)
-				assert not left, "SysV objects left by the job: %s" % left
+				assert not left, "SysV objects or message queues left by the job: %s" % left
 		finally:
 			shutil.rmtree(session, ignore_errors=True)
 
@@ -519,11 +523,11 @@ def test_workers_shared_memory():
 # The killed-rank cases: block waits (a rank's wait that no liveness pipe
 # ends must end on mpirun's SIGTERM, ipc_abort_requested) and a channel
 # timeout far beyond mpirun's grace, so only that path ends them in time.
-KILLED_SHM = ("shmring", "sysv-shm", "sysv-msg")
+KILLED_SHM = ("shmring", "sysv-shm", "sysv-msg", "fifo", "mqueue")
 SHM_KILL_DELAY_S = 0.3
 
 
-@T.test("mpi: ranks as workers over shmring, sysv-shm and sysv-msg (block): a worker rank SIGKILLed mid-case ends the job; no shm name or SysV object (ipcs) left, neither the killed rank's nor rank 0's")
+@T.test("mpi: ranks as workers over shmring, sysv-shm, sysv-msg, fifo and mqueue (block): a worker rank SIGKILLed mid-case ends the job; no shm name, fifo, message queue or SysV object (ipcs) left, neither the killed rank's nor rank 0's")
 def test_workers_shared_memory_rank_killed():
 	why = why_no_workers()
 	if why:
@@ -558,7 +562,7 @@ def test_workers_shared_memory_rank_killed():
 					print("# SysV leftovers not checked: " + nosysv)
 				else:
 					left = sysv_left(listed)
-					assert not left, "%s: SysV objects left by the job: %s" % (mech, left)
+					assert not left, "%s: SysV objects or message queues left by the job: %s" % (mech, left)
 			finally:
 				shutil.rmtree(session, ignore_errors=True)
 
