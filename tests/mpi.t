@@ -525,6 +525,15 @@ def test_workers_shared_memory():
 # timeout far beyond mpirun's grace, so only that path ends them in time.
 KILLED_SHM = ("shmring", "sysv-shm", "sysv-msg", "fifo", "mqueue")
 SHM_KILL_DELAY_S = 0.3
+# A kill that lands while rank 1 sends a round's slot (~450 KB) takes rank
+# 0 down with it, inside the MPI layer: vader's single copy from the dead
+# sender fails and vader ends rank 0 ("Read -1, expected N, errno = 3"), or
+# without single copy rank 0 waits in the blocking MPI_Recv of a probed
+# message (harness/pool_mpi.c) until mpirun's SIGKILL.  Either way no
+# clean-up of ours ran, so the job says nothing about the mechanism's (seen
+# in 2 of about 17 such jobs under ASan); it is run again, at most this
+# many times in all.  A job whose rank 0 wrote its results is checked.
+KILL_ATTEMPTS = 3
 
 
 @T.test("mpi: ranks as workers over shmring, sysv-shm, sysv-msg, fifo and mqueue (block): a worker rank SIGKILLed mid-case ends the job; no shm name, fifo, message queue or SysV object (ipcs) left, neither the killed rank's nor rank 0's")
@@ -534,37 +543,50 @@ def test_workers_shared_memory_rank_killed():
 		raise tap.Skip(why)
 	nosysv = sysv_listable()
 	for mech in KILLED_SHM:
-		shm = set(os.listdir("/dev/shm"))
-		with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
-			out, listed = os.path.join(d, "out"), os.path.join(d, "sysv")
-			session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
-			marker = "--out=" + out
-			cmd = mpirun_cmd() + ["--mca", "odls_base_sigkill_timeout", "3", IPCLAB] + WORKER_FLAGS[:2] + [
-				"--impl=" + mech, "--size=64", "--wait=block", "--cpus=0,1", "--no-sentinel", "--no-perf",
-				"--benchmark_repetitions=1", "--benchmark_min_time=2", "--timeout=60", marker]
-			killed = []
+		for attempt in range(1, KILL_ATTEMPTS + 1):
+			if killed_rank_job(mech, nosysv, attempt == KILL_ATTEMPTS):
+				break
 
-			def kill_when_running(text):
-				if not killed and b"[1/1] pingpong/" in text:
-					time.sleep(SHM_KILL_DELAY_S)
-					pid = rank_pid(1, marker.encode())
-					assert pid, "rank 1 not found"
-					os.kill(pid, signal.SIGKILL)
-					killed.append(pid)
-			try:
-				rc, text = run_job(cmd if nosysv else in_private_ipc(cmd, listed), session,
-						   on_line=kill_when_running)
-				show(text)
-				assert killed, "%s: the case never started" % mech
-				assert rc != 0, "%s: mpirun exited 0 although rank 1 was killed" % mech
-				nothing_left(session, shm, b"ipclab", marker.encode())
-				if nosysv:
-					print("# SysV leftovers not checked: " + nosysv)
-				else:
-					left = sysv_left(listed)
-					assert not left, "%s: SysV objects or message queues left by the job: %s" % (mech, left)
-			finally:
-				shutil.rmtree(session, ignore_errors=True)
+
+def killed_rank_job(mech, nosysv, last):
+	"""One job of mech whose rank 1 is SIGKILLed mid-case, checked; False
+	(not checked) when rank 0 went down with it and this is not the last
+	attempt."""
+	shm = set(os.listdir("/dev/shm"))
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out, listed = os.path.join(d, "out"), os.path.join(d, "sysv")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		marker = "--out=" + out
+		cmd = mpirun_cmd() + ["--mca", "odls_base_sigkill_timeout", "3", IPCLAB] + WORKER_FLAGS[:2] + [
+			"--impl=" + mech, "--size=64", "--wait=block", "--cpus=0,1", "--no-sentinel", "--no-perf",
+			"--benchmark_repetitions=1", "--benchmark_min_time=2", "--timeout=60", marker]
+		killed = []
+
+		def kill_when_running(text):
+			if not killed and b"[1/1] pingpong/" in text:
+				time.sleep(SHM_KILL_DELAY_S)
+				pid = rank_pid(1, marker.encode())
+				assert pid, "rank 1 not found"
+				os.kill(pid, signal.SIGKILL)
+				killed.append(pid)
+		try:
+			rc, text = run_job(cmd if nosysv else in_private_ipc(cmd, listed), session,
+					   on_line=kill_when_running)
+			show(text)
+			assert killed, "%s: the case never started" % mech
+			assert rc != 0, "%s: mpirun exited 0 although rank 1 was killed" % mech
+			if "ipclab: results in " not in text and not last:
+				print("# %s: rank 0 went down with the killed rank inside MPI (no results written): once more" % mech)
+				return False
+			nothing_left(session, shm, b"ipclab", marker.encode())
+			if nosysv:
+				print("# SysV leftovers not checked: " + nosysv)
+			else:
+				left = sysv_left(listed)
+				assert not left, "%s: SysV objects or message queues left by the job: %s" % (mech, left)
+			return True
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
 
 
 sys.exit(T.run())
