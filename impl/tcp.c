@@ -23,7 +23,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,11 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "sockend.h"
 
-/* The channel: a connected pair (fc->fd), or for an exported channel a
- * listener (the creator) or an address to connect to (an importer). */
-struct tcp_chan {
-	struct fdio_chan *fc;
-	int lfd;                     /* creator's listener until its attach, else -1 */
-	char host[INET_ADDRSTRLEN];  /* exported: the listener's address, "" if not */
-	unsigned port;
-};
-
-/* The environment variable that names this host's address for exported
- * channels (a host with several networks, or whose name resolves to a
- * loopback address). */
-#define TCP_HOST_ENV "IPCLAB_TCP_HOST"
+/* The channel (sockend.h): a connected pair (fc->fd), or for an exported
+ * channel a listener (the creator) or an address to connect to (an
+ * importer). */
 
 static int tcp_caps(struct ipc_caps *caps, char *err)
 {
@@ -118,117 +108,100 @@ err:
 	return ret;
 }
 
-/* This host's address for an exported channel, into host. */
-static int tcp_host_addr(char *host, char *err)
+/* Every end of an exported channel: no Nagle delay, as a pair's ends. */
+static int tcp_ready(const struct sockend_chan *sc, int fd, enum ipc_role role, char *err)
 {
-	const char *env = getenv(TCP_HOST_ENV);
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct in_addr a;
-	char name[256];
-	int rc;
+	int one = 1, ret = 0;
 
-	if (env && *env) {
-		if (inet_pton(AF_INET, env, &a) != 1) {
-			fdio_err(err, "tcp: %s='%.60s' is not an IPv4 address (accepted: a.b.c.d of this host)",
-				 TCP_HOST_ENV, env);
-			return -EINVAL;
-		}
-		snprintf(host, INET_ADDRSTRLEN, "%s", env);
-		return 0;
+	(void)sc;
+	(void)role;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		ret = -errno;
+		fdio_err(err, "tcp: setsockopt(TCP_NODELAY): %s", strerror(-ret));
 	}
-	if (gethostname(name, sizeof(name)) != 0) {
-		fdio_err(err, "tcp: gethostname: %s (set %s=IP)", strerror(errno), TCP_HOST_ENV);
-		return -errno;
-	}
-	name[sizeof(name) - 1] = '\0';
-	rc = getaddrinfo(name, NULL, &hints, &ai);
-	if (rc != 0 || !ai) {
-		fdio_err(err, "tcp: host name '%.60s' has no IPv4 address (%s): set %s=IP", name,
-			 gai_strerror(rc), TCP_HOST_ENV);
-		return -EADDRNOTAVAIL;
-	}
-	inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, host, INET_ADDRSTRLEN);
-	freeaddrinfo(ai);
-	return 0;
+	return ret;
+}
+
+/* The exported channel's address sa as sc's (connect to it, name it). */
+static void tcp_set_addr(struct sockend_chan *sc, const struct sockaddr_in *sa)
+{
+	char host[INET_ADDRSTRLEN];
+
+	sc->family = AF_INET;
+	sc->type = SOCK_STREAM;
+	memcpy(&sc->addr, sa, sizeof(*sa));
+	sc->addrlen = sizeof(*sa);
+	inet_ntop(AF_INET, &sa->sin_addr, host, sizeof(host));
+	snprintf(sc->where, sizeof(sc->where), "%s:%u", host, (unsigned)ntohs(sa->sin_port));
+	sc->ready = tcp_ready;
 }
 
 /* An exported channel: a listener on this host's address. */
-static int tcp_listen_create(const struct ipc_params *p, struct tcp_chan *tc, char *err)
+static int tcp_listen_create(const struct ipc_params *p, struct sockend_chan *sc, char *err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
+	char host[INET_ADDRSTRLEN];
 	int ret;
 
-	ret = fdio_chan_new(p, 1, &tc->fc);
+	ret = fdio_chan_new(p, 1, &sc->fc);
 	if (ret) {
 		fdio_err(err, "tcp: out of memory");
 		return ret;
 	}
-	ret = tcp_host_addr(tc->host, err);
+	ret = sockend_host_addr("tcp", host, err);
 	if (ret)
 		return ret;
-	inet_pton(AF_INET, tc->host, &sa.sin_addr);
-	tc->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (tc->lfd < 0 || bind(tc->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(tc->lfd, 1) || getsockname(tc->lfd, (struct sockaddr *)&sa, &sl)) {
-		ret = -errno;
-		fdio_err(err, "tcp: listen on %s:0: %s", tc->host, strerror(errno));
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	ret = sockend_listen(AF_INET, SOCK_STREAM, (struct sockaddr *)&sa, &sl, &sc->lfd);
+	if (ret) {
+		fdio_err(err, "tcp: listen on %s:0: %s", host, strerror(-ret));
 		return ret;
 	}
-	tc->port = ntohs(sa.sin_port);
+	tcp_set_addr(sc, &sa);
 	return 0;
-}
-
-static void tcp_destroy(void *chan)
-{
-	struct tcp_chan *tc = chan;
-
-	if (!tc)
-		return;
-	if (tc->lfd >= 0)
-		close(tc->lfd);
-	fdio_destroy(tc->fc);
-	free(tc);
 }
 
 /* 0 or -errno; on error nothing is left. */
 static int tcp_create(const struct ipc_params *p, void **chan, char *err)
 {
-	struct tcp_chan *tc = calloc(1, sizeof(*tc));
+	struct sockend_chan *sc = sockend_chan_new("tcp", NULL);
 	struct ipc_caps caps;
 	int ret;
 
-	if (!tc) {
+	if (!sc) {
 		fdio_err(err, "tcp: out of memory");
 		return -ENOMEM;
 	}
-	tc->lfd = -1;
 	if (p->exported) {
 		tcp_caps(&caps, err);
 		ret = fdio_check_params("tcp", &caps, p, err);
 		if (!ret)
-			ret = tcp_listen_create(p, tc, err);
+			ret = tcp_listen_create(p, sc, err);
 	} else
-		ret = tcp_pair_create(p, &tc->fc, err);
+		ret = tcp_pair_create(p, &sc->fc, err);
 	if (ret) {
-		tcp_destroy(tc);
+		sockend_destroy(sc);
 		return ret;
 	}
-	*chan = tc;
+	*chan = sc;
 	return 0;
 }
 
 static int tcp_export(void *chan, char *text, size_t cap, char *err)
 {
-	const struct tcp_chan *tc = chan;
+	const struct sockend_chan *sc = chan;
+	const struct sockaddr_in *sa = (const struct sockaddr_in *)&sc->addr;
+	char host[INET_ADDRSTRLEN];
 	int n;
 
-	if (!tc->host[0] || tc->lfd < 0) {
+	if (!sc->where[0] || sc->lfd < 0) {
 		fdio_err(err, "tcp: only a channel created for export (listening) can be exported");
 		return -EINVAL;
 	}
-	n = snprintf(text, cap, "host=%s port=%u max=%zu wait=%s timeout=%u", tc->host, tc->port,
-		     tc->fc->max_msg, ipc_wait_name(tc->fc->wait), tc->fc->timeout_ms);
+	inet_ntop(AF_INET, &sa->sin_addr, host, sizeof(host));
+	n = snprintf(text, cap, "host=%s port=%u max=%zu wait=%s timeout=%u", host, (unsigned)ntohs(sa->sin_port),
+		     sc->fc->max_msg, ipc_wait_name(sc->fc->wait), sc->fc->timeout_ms);
 	if (n < 0 || (size_t)n >= cap) {
 		fdio_err(err, "tcp: export needs %d bytes, have %zu", n, cap);
 		return -ENOSPC;
@@ -239,109 +212,29 @@ static int tcp_export(void *chan, char *text, size_t cap, char *err)
 static int tcp_import(const char *text, void **chan, char *err)
 {
 	struct ipc_params p = { .senders = 1, .receivers = 1 };
-	struct tcp_chan *tc = calloc(1, sizeof(*tc));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockend_chan *sc;
 	char host[INET_ADDRSTRLEN + 1], wait[16];
-	struct in_addr a;
+	unsigned port;
 	int ret;
 
-	if (!tc) {
-		fdio_err(err, "tcp: out of memory");
-		return -ENOMEM;
-	}
-	tc->lfd = -1;
-	if (sscanf(text, "host=%16s port=%u max=%zu wait=%15s timeout=%u", host, &tc->port, &p.max_msg,
-		   wait, &p.timeout_ms) != 5 || inet_pton(AF_INET, host, &a) != 1 || !tc->port ||
-	    tc->port > 65535 || ipc_wait_parse(wait, &p.wait)) {
+	if (sscanf(text, "host=%16s port=%u max=%zu wait=%15s timeout=%u", host, &port, &p.max_msg,
+		   wait, &p.timeout_ms) != 5 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !port ||
+	    port > 65535 || ipc_wait_parse(wait, &p.wait)) {
 		fdio_err(err, "tcp: cannot import '%.80s' (want host=IPV4 port=N max=BYTES wait=W timeout=MS)", text);
-		free(tc);
 		return -EINVAL;
 	}
-	memcpy(tc->host, host, sizeof(tc->host) - 1); /* inet_pton took it: it fits */
-	ret = fdio_chan_new(&p, 1, &tc->fc);
+	sa.sin_port = htons((uint16_t)port);
+	sc = sockend_chan_new("tcp", NULL);
+	ret = sc ? fdio_chan_new(&p, 1, &sc->fc) : -ENOMEM;
 	if (ret) {
 		fdio_err(err, "tcp: out of memory");
-		free(tc);
+		sockend_destroy(sc);
 		return ret;
 	}
-	*chan = tc;
+	tcp_set_addr(sc, &sa);
+	*chan = sc;
 	return 0;
-}
-
-/* An exported channel's end: accept (the creator) or connect (an
- * importer), then the same settings as a pair's ends. */
-static int tcp_connect_end(struct tcp_chan *tc, enum ipc_role role, char *err)
-{
-	struct fdio_chan *c = tc->fc;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)tc->port) };
-	int other = role == IPC_SEND ? IPC_RECV : IPC_SEND, fd, one = 1, ret;
-	const char *what;
-
-	if (tc->lfd >= 0) {
-		struct pollfd pf = { .fd = tc->lfd, .events = POLLIN };
-
-		what = "accept";
-		ret = poll(&pf, 1, c->timeout_ms ? (int)c->timeout_ms : -1);
-		if (ret == 0) {
-			fdio_err(err, "tcp: no peer connected to %s:%u in %u ms", tc->host, tc->port, c->timeout_ms);
-			return -ETIMEDOUT;
-		}
-		fd = ret < 0 ? -1 : accept4(tc->lfd, NULL, NULL, SOCK_CLOEXEC);
-		close(tc->lfd);
-		tc->lfd = -1;
-	} else {
-		what = "connect";
-		inet_pton(AF_INET, tc->host, &sa.sin_addr);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-			ret = errno;
-			close(fd);
-			fd = -1;
-			errno = ret;
-		}
-	}
-	if (fd < 0) {
-		ret = -errno;
-		fdio_err(err, "tcp: %s %s:%u: %s", what, tc->host, tc->port, strerror(errno));
-		return ret;
-	}
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
-		ret = -errno;
-		fdio_err(err, "tcp: setsockopt(TCP_NODELAY): %s", strerror(errno));
-		close(fd);
-		return ret;
-	}
-	/* fdio sets both ends' waits: let both name this one socket. */
-	c->fd[role] = c->fd[other] = fd;
-	ret = fdio_chan_apply_wait(c, "tcp", err);
-	c->fd[other] = -1;
-	if (ret) {
-		close(fd);
-		c->fd[role] = -1;
-	}
-	return ret;
-}
-
-static int tcp_attach(void *chan, enum ipc_role role, void **end, char *err)
-{
-	struct tcp_chan *tc = chan;
-	int ret;
-
-	if (tc->host[0] && (role == IPC_SEND || role == IPC_RECV) && tc->fc->fd[role] < 0) {
-		ret = tcp_connect_end(tc, role, err);
-		if (ret)
-			return ret;
-	}
-	return fdio_attach(tc->fc, role, end, err);
-}
-
-static void tcp_forget(void *chan)
-{
-	struct tcp_chan *tc = chan;
-
-	fdio_forget(tc->fc);
-	if (tc->lfd >= 0)
-		close(tc->lfd);
-	tc->lfd = -1;
 }
 
 const struct ipc_ops ipc_tcp_ops = {
@@ -349,12 +242,12 @@ const struct ipc_ops ipc_tcp_ops = {
 	.summary = "TCP over 127.0.0.1 with TCP_NODELAY, length-framed (reference row)",
 	.caps = tcp_caps,
 	.create = tcp_create,
-	.attach = tcp_attach,
+	.attach = sockend_attach,
 	.send = fdio_stream_send,
 	.recv = fdio_stream_recv,
 	.detach = fdio_detach,
-	.forget = tcp_forget,
-	.destroy = tcp_destroy,
+	.forget = sockend_forget,
+	.destroy = sockend_destroy,
 	.export_chan = tcp_export,
 	.import_chan = tcp_import,
 };
