@@ -45,20 +45,40 @@
  * ECONNREFUSED (reported as -EPIPE).  A receiver whose sender is gone
  * without an end-of-stream (SIGKILL) takes what is still in flight for
  * UDP_EOS_GRACE_MS, then says -EPIPE.
+ *
+ * Exported (ipc_params.exported: ranks of an MPI job, maybe on several
+ * hosts, issue 17): the creator (the receiving rank) binds its socket to
+ * this host's address (IPCLAB_TCP_HOST, else the host name's first IPv4
+ * address: sockend.h, as tcp) on a port the kernel picks, and publishes
+ * host, port, depth and a random nonce.  An importer's attach connects a
+ * socket to that address (the kernel picks its source address and port)
+ * and sends one hello datagram carrying the nonce; the creator's attach
+ * waits (within the timeout) for that hello, ignoring any other datagram,
+ * and connects its socket to the hello's source, so from then on it takes
+ * datagrams from that sender only, and credits go back to it.  The data
+ * path does not change, and neither do its rules across a network: a
+ * lost or reordered data datagram is -EPROTO (the case fails, never
+ * hidden); a lost hello is a timeout of the creator's attach.  No
+ * liveness pipes cross ranks (a dead rank ends the job), so an exported
+ * end relies on the timeout and the end-of-stream record.  Nothing has a
+ * name: nothing can be left behind.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "fdio.h"
+#include "sockend.h"
 
 #define UDP_NAME "udp"
 /* Largest message: the IPv4 UDP payload, 65535 - 20 (IP header) - 8 (UDP
@@ -95,6 +115,7 @@ struct udp_hdr {
 };
 #define UDP_KIND_DATA 0x41544144u /* "DATA" */
 #define UDP_KIND_EOS 0x20534f45u  /* "EOS " */
+#define UDP_KIND_HELLO 0x4f4c4548u /* "HELO": an exported channel's sender; seq: the nonce */
 
 struct udp_credit {
 	uint32_t magic;
@@ -104,6 +125,10 @@ struct udp_credit {
 struct udp_chan {
 	struct fdio_chan *fc;
 	unsigned depth;
+	/* Exported channels only (else exported 0): */
+	int exported;           /* 1: the creator (waits for a hello), 2: an importer */
+	struct sockaddr_in addr; /* the creator's bound address */
+	uint32_t nonce;         /* what the sender's hello carries */
 };
 
 struct udp_end {
@@ -143,19 +168,23 @@ static int udp_caps(struct ipc_caps *caps, char *err)
 	return 0;
 }
 
-static int udp_socket(struct sockaddr_in *addr, char *err)
+/* A socket bound to host (network order) on a port the kernel picks, its
+ * address into addr: the descriptor or -errno. */
+static int udp_socket(struct sockaddr_in *addr, in_addr_t host, char *err)
 {
 	socklen_t l = sizeof(*addr);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char text[INET_ADDRSTRLEN];
 
 	memset(addr, 0, sizeof(*addr));
 	addr->sin_family = AF_INET;
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr->sin_addr.s_addr = host;
 	if (fd < 0 || bind(fd, (struct sockaddr *)addr, sizeof(*addr)) ||
 	    getsockname(fd, (struct sockaddr *)addr, &l)) {
 		int e = errno;
 
-		fdio_err(err, UDP_NAME ": socket/bind 127.0.0.1: %s", strerror(e));
+		inet_ntop(AF_INET, &host, text, sizeof(text));
+		fdio_err(err, UDP_NAME ": socket/bind %s: %s", text, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -e;
@@ -181,16 +210,13 @@ static int udp_depth(const struct ipc_params *p, unsigned long rmem_max, unsigne
 	return 0;
 }
 
-/* 0 or -errno; on error nothing is left. */
-static int udp_create(const struct ipc_params *p, void **chan, char *err)
+/* What every channel must satisfy; the depth it gets.  0 or -errno with
+ * err. */
+static int udp_check(const struct ipc_params *p, unsigned *depth, char *err)
 {
-	struct sockaddr_in a_tx, a_rx;
 	unsigned long rmem_max;
 	struct ipc_caps caps;
-	struct fdio_chan *c;
-	struct udp_chan *u;
-	unsigned depth;
-	int ret, buf;
+	int ret;
 
 	ret = udp_caps(&caps, err);
 	if (!ret && p->max_msg > caps.max_msg) {
@@ -203,21 +229,42 @@ static int udp_create(const struct ipc_params *p, void **chan, char *err)
 	if (!ret)
 		ret = fdio_read_ulong("/proc/sys/net/core/rmem_max", &rmem_max);
 	if (!ret)
-		ret = udp_depth(p, rmem_max, &depth, err);
-	if (ret)
-		return ret;
+		ret = udp_depth(p, rmem_max, depth, err);
+	return ret;
+}
+
+/* A receive buffer for depth datagrams of max_msg.  0 or -errno. */
+static int udp_size_rcvbuf(int fd, unsigned depth, size_t max_msg, char *err)
+{
+	int buf = (int)((unsigned long long)depth * udp_truesize(max_msg + sizeof(struct udp_hdr)) / 2 + 1);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf))) {
+		fdio_err(err, UDP_NAME ": SO_RCVBUF %d: %s", buf, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Two sockets on loopback, connected to each other, for the forked
+ * pools.  0 or -errno; on error nothing is left. */
+static int udp_pair_create(const struct ipc_params *p, unsigned depth, struct fdio_chan **out, char *err)
+{
+	struct sockaddr_in a_tx, a_rx;
+	struct fdio_chan *c;
+	int ret;
+
 	ret = fdio_chan_new(p, 1, &c);
 	if (ret) {
 		fdio_err(err, UDP_NAME ": out of memory");
 		return ret;
 	}
-	c->fd[IPC_SEND] = udp_socket(&a_tx, err);
+	c->fd[IPC_SEND] = udp_socket(&a_tx, htonl(INADDR_LOOPBACK), err);
 	if (c->fd[IPC_SEND] < 0) {
 		ret = c->fd[IPC_SEND];
 		c->fd[IPC_SEND] = -1;
 		goto err;
 	}
-	c->fd[IPC_RECV] = udp_socket(&a_rx, err);
+	c->fd[IPC_RECV] = udp_socket(&a_rx, htonl(INADDR_LOOPBACK), err);
 	if (c->fd[IPC_RECV] < 0) {
 		ret = c->fd[IPC_RECV];
 		c->fd[IPC_RECV] = -1;
@@ -229,12 +276,9 @@ static int udp_create(const struct ipc_params *p, void **chan, char *err)
 		fdio_err(err, UDP_NAME ": connect: %s", strerror(errno));
 		goto err;
 	}
-	buf = (int)((unsigned long long)depth * udp_truesize(p->max_msg + sizeof(struct udp_hdr)) / 2 + 1);
-	if (setsockopt(c->fd[IPC_RECV], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf))) {
-		ret = -errno;
-		fdio_err(err, UDP_NAME ": SO_RCVBUF %d: %s", buf, strerror(errno));
+	ret = udp_size_rcvbuf(c->fd[IPC_RECV], depth, p->max_msg, err);
+	if (ret)
 		goto err;
-	}
 	c->use_alive = 1;
 	ret = fdio_alive_open(&c->alive);
 	if (ret) {
@@ -255,19 +299,183 @@ static int udp_create(const struct ipc_params *p, void **chan, char *err)
 			goto err;
 		}
 	}
-	u = calloc(1, sizeof(*u));
-	if (!u) {
-		ret = -ENOMEM;
-		fdio_err(err, UDP_NAME ": out of memory");
-		goto err;
-	}
-	u->fc = c;
-	u->depth = depth;
-	*chan = u;
+	*out = c;
 	return 0;
 err:
 	fdio_destroy(c);
 	return ret;
+}
+
+/* An exported channel: the receive socket bound to this host's address.
+ * 0 or -errno. */
+static int udp_export_create(const struct ipc_params *p, struct udp_chan *u, char *err)
+{
+	char host[INET_ADDRSTRLEN];
+	struct in_addr a;
+	int fd, ret;
+
+	ret = fdio_chan_new(p, 1, &u->fc);
+	if (ret) {
+		fdio_err(err, UDP_NAME ": out of memory");
+		return ret;
+	}
+	ret = sockend_host_addr(UDP_NAME, host, err);
+	if (ret)
+		return ret;
+	inet_pton(AF_INET, host, &a);
+	fd = udp_socket(&u->addr, a.s_addr, err);
+	if (fd < 0)
+		return fd;
+	ret = udp_size_rcvbuf(fd, u->depth, p->max_msg, err);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	if (getrandom(&u->nonce, sizeof(u->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(u->nonce))
+		u->nonce = (uint32_t)fdio_now_ns() ^ (uint32_t)getpid();
+	u->exported = 1;
+	return sockend_install(u->fc, IPC_RECV, fd, UDP_NAME, err);
+}
+
+/* 0 or -errno; on error nothing is left. */
+static int udp_create(const struct ipc_params *p, void **chan, char *err)
+{
+	struct udp_chan *u;
+	unsigned depth;
+	int ret;
+
+	ret = udp_check(p, &depth, err);
+	if (ret)
+		return ret;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		fdio_err(err, UDP_NAME ": out of memory");
+		return -ENOMEM;
+	}
+	u->depth = depth;
+	ret = p->exported ? udp_export_create(p, u, err) : udp_pair_create(p, depth, &u->fc, err);
+	if (ret) {
+		fdio_destroy(u->fc);
+		free(u);
+		return ret;
+	}
+	*chan = u;
+	return 0;
+}
+
+static int udp_export(void *chan, char *text, size_t cap, char *err)
+{
+	const struct udp_chan *u = chan;
+	char host[INET_ADDRSTRLEN];
+	int n;
+
+	if (u->exported != 1 || u->fc->fd[IPC_RECV] < 0) {
+		fdio_err(err, UDP_NAME ": only a channel created for export, by its receiver, can be exported");
+		return -EINVAL;
+	}
+	inet_ntop(AF_INET, &u->addr.sin_addr, host, sizeof(host));
+	n = snprintf(text, cap, "host=%s port=%u max=%zu depth=%u wait=%s timeout=%u nonce=%08x", host,
+		     (unsigned)ntohs(u->addr.sin_port), u->fc->max_msg, u->depth, ipc_wait_name(u->fc->wait),
+		     u->fc->timeout_ms, (unsigned)u->nonce);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, UDP_NAME ": export needs %d bytes, have %zu", n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int udp_import(const char *text, void **chan, char *err)
+{
+	struct ipc_params p = { .senders = 1, .receivers = 1 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[INET_ADDRSTRLEN + 1], wait[16];
+	unsigned port, depth, nonce;
+	struct udp_chan *u;
+	int ret;
+
+	if (sscanf(text, "host=%16s port=%u max=%zu depth=%u wait=%15s timeout=%u nonce=%8x", host, &port,
+		   &p.max_msg, &depth, wait, &p.timeout_ms, &nonce) != 7 ||
+	    inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !port || port > 65535 || !depth || !p.max_msg ||
+	    ipc_wait_parse(wait, &p.wait)) {
+		fdio_err(err, UDP_NAME ": cannot import '%.80s' (want host=IPV4 port=N max=BYTES depth=N wait=W "
+			 "timeout=MS nonce=HEX)", text);
+		return -EINVAL;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	u = calloc(1, sizeof(*u));
+	ret = u ? fdio_chan_new(&p, 1, &u->fc) : -ENOMEM;
+	if (ret) {
+		fdio_err(err, UDP_NAME ": out of memory");
+		free(u);
+		return ret;
+	}
+	u->depth = depth;
+	u->addr = sa;
+	u->nonce = nonce;
+	u->exported = 2;
+	*chan = u;
+	return 0;
+}
+
+/* An importer's send end: a socket connected to the creator's address,
+ * which says hello.  0 or -errno. */
+static int udp_open_sender(struct udp_chan *u, char *err)
+{
+	struct udp_hdr h = { .kind = UDP_KIND_HELLO, .seq = u->nonce };
+	char host[INET_ADDRSTRLEN];
+	int fd, ret;
+
+	inet_ntop(AF_INET, &u->addr.sin_addr, host, sizeof(host));
+	fd = sockend_connect(AF_INET, SOCK_DGRAM, (struct sockaddr *)&u->addr, sizeof(u->addr));
+	if (fd < 0) {
+		fdio_err(err, UDP_NAME ": connect %s:%u: %s", host, (unsigned)ntohs(u->addr.sin_port), strerror(-fd));
+		return fd;
+	}
+	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h)) {
+		ret = -errno;
+		fdio_err(err, UDP_NAME ": hello to %s:%u: %s", host, (unsigned)ntohs(u->addr.sin_port), strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return sockend_install(u->fc, IPC_SEND, fd, UDP_NAME, err);
+}
+
+/* The creator's receive end: wait for the sender's hello (any other
+ * datagram is not ours: dropped), then take datagrams from it only.
+ * 0 or -errno. */
+static int udp_await_sender(struct udp_chan *u, char *err)
+{
+	int fd = u->fc->fd[IPC_RECV];
+	uint64_t deadline = u->fc->timeout_ms ? fdio_now_ns() + (uint64_t)u->fc->timeout_ms * 1000000u : 0;
+
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		struct udp_hdr h;
+		uint64_t now = fdio_now_ns();
+		int ms = deadline ? (now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1) : -1;
+		ssize_t n;
+
+		if (poll(&pf, 1, ms) == 0) {
+			fdio_err(err, UDP_NAME ": no hello from a sender on port %u in %u ms (one datagram: lost?)",
+				 (unsigned)ntohs(u->addr.sin_port), u->fc->timeout_ms);
+			return -ETIMEDOUT;
+		}
+		n = recvfrom(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &fl);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
+			fdio_err(err, UDP_NAME ": waiting for the sender's hello: %s", strerror(errno));
+			return -errno;
+		}
+		if (n != (ssize_t)sizeof(h) || h.kind != UDP_KIND_HELLO || h.seq != u->nonce)
+			continue;
+		if (connect(fd, (struct sockaddr *)&from, fl)) {
+			fdio_err(err, UDP_NAME ": connect to the sender: %s", strerror(errno));
+			return -errno;
+		}
+		u->exported = 0; /* connected: an ordinary receive end */
+		return 0;
+	}
 }
 
 static void udp_forget(void *chan)
@@ -299,7 +507,13 @@ static int udp_attach(void *chan, enum ipc_role role, void **end, char *err)
 		fdio_err(err, UDP_NAME ": out of memory");
 		return -ENOMEM;
 	}
-	ret = fdio_attach(u->fc, role, &fe, err);
+	ret = 0;
+	if (u->exported == 2 && role == IPC_SEND && u->fc->fd[IPC_SEND] < 0)
+		ret = udp_open_sender(u, err);
+	else if (u->exported == 1 && role == IPC_RECV)
+		ret = udp_await_sender(u, err);
+	if (!ret)
+		ret = fdio_attach(u->fc, role, &fe, err);
 	if (ret) {
 		free(e);
 		return ret;
@@ -504,4 +718,6 @@ const struct ipc_ops ipc_udp_ops = {
 	.detach = udp_detach,
 	.forget = udp_forget,
 	.destroy = udp_destroy,
+	.export_chan = udp_export,
+	.import_chan = udp_import,
 };
