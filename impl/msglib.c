@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "msglib.h"
+#include "sockend.h"
 
 /* The socket file's name inside the channel's directory. */
 #define MSGLIB_SOCK_FILE "s"
@@ -27,7 +28,8 @@ void msglib_caps(struct ipc_caps *caps, unsigned max_depth)
 
 int msglib_endpoint(const struct msglib_chan *c, char *buf, size_t len)
 {
-	int k = snprintf(buf, len, "ipc://%s/" MSGLIB_SOCK_FILE, c->dir);
+	int k = c->exported ? snprintf(buf, len, "%s", c->ep)
+			    : snprintf(buf, len, "ipc://%s/" MSGLIB_SOCK_FILE, c->dir);
 
 	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
 }
@@ -89,6 +91,20 @@ int msglib_create(const char *name, const struct ipc_params *p, unsigned max_dep
 		fdio_err(err, "%s: mmap: %s", name, strerror(errno));
 		goto err;
 	}
+	if (p->exported) {
+		/* An abstract address: "/ipclab-..." with '@' for the '/'. */
+		char uniq[IPC_NAME_MAX];
+
+		ret = ipc_unique_name(uniq, sizeof(uniq), name);
+		if (ret) {
+			fdio_err(err, "%s: name: %s", name, strerror(-ret));
+			goto err;
+		}
+		snprintf(c->ep, sizeof(c->ep), "ipc://@%s", uniq + 1);
+		c->exported = 1;
+		*out = c;
+		return 0;
+	}
 	ret = ipc_private_dir(c->dir, sizeof(c->dir), name);
 	if (ret) {
 		c->dir[0] = '\0';
@@ -136,6 +152,9 @@ int msglib_attach(struct msglib_chan *c, const char *name, enum ipc_role role,
 	e->timeout_ms = c->timeout_ms;
 	e->slice_ms = fdio_alive_slice(c->timeout_ms);
 	e->max_msg = c->max_msg;
+	e->exported = c->exported;
+	if (c->exported)
+		return 0; /* no liveness pipes cross ranks */
 	ret = fdio_alive_attach(&c->alive, role, ipc_attach_closes_other_ends(c->creator),
 				&e->alive_w, &e->peer_r);
 	if (ret)
@@ -182,6 +201,8 @@ void msglib_drain(struct msglib_end *e)
 {
 	uint64_t last = UINT64_MAX, since = 0;
 
+	if (e->exported)
+		return; /* the receiver's count is in another rank (msglib.h) */
 	for (;;) {
 		struct pollfd pf = { .fd = e->peer_r, .events = POLLIN };
 		uint64_t taken = atomic_load_explicit(&e->sh->taken, memory_order_acquire);
@@ -224,4 +245,63 @@ void msglib_recv_linger(struct msglib_end *e, const atomic_int *conns)
 		    !(conns && atomic_load(conns) > 0))
 			return;
 	}
+}
+
+int msglib_export(const struct msglib_chan *c, const char *name, char *text, size_t cap, char *err)
+{
+	char host[SOCKEND_HOSTNAME_MAX + 1];
+	int n, ret;
+
+	if (c->exported != 1) {
+		fdio_err(err, "%s: only a channel created for export can be exported", name);
+		return -EINVAL;
+	}
+	ret = sockend_host_name(name, host, err);
+	if (ret)
+		return ret;
+	n = snprintf(text, cap, "host=%s ep=%s max=%zu depth=%u wait=%s timeout=%u", host, c->ep, c->max_msg,
+		     c->depth, ipc_wait_name(c->wait), c->timeout_ms);
+	if (n < 0 || (size_t)n >= cap) {
+		fdio_err(err, "%s: export needs %d bytes, have %zu", name, n, cap);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int msglib_import(const char *name, const char *text, struct msglib_chan **out, char *err)
+{
+	char host[SOCKEND_HOSTNAME_MAX + 1], ep[IPC_NAME_MAX + 16], wait[16];
+	struct msglib_chan *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c) {
+		fdio_err(err, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	fdio_alive_reset(&c->alive);
+	if (sscanf(text, "host=%64s ep=%95s max=%zu depth=%u wait=%15s timeout=%u", host, ep, &c->max_msg,
+		   &c->depth, wait, &c->timeout_ms) != 6 || strncmp(ep, "ipc://@", 7) != 0 || !ep[7] ||
+	    !c->max_msg || c->max_msg > MSGLIB_MAX_MSG || !c->depth || ipc_wait_parse(wait, &c->wait)) {
+		fdio_err(err, "%s: cannot import '%.80s' (want host=NAME ep=ipc://@NAME max=BYTES depth=N wait=W "
+			 "timeout=MS)", name, text);
+		free(c);
+		return -EINVAL;
+	}
+	ret = sockend_same_host(name, host, err);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	snprintf(c->ep, sizeof(c->ep), "%s", ep);
+	c->exported = 2;
+	c->creator = getpid();
+	c->sh = mmap(NULL, sizeof(*c->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c->sh == MAP_FAILED) {
+		ret = -errno;
+		fdio_err(err, "%s: mmap: %s", name, strerror(errno));
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
 }

@@ -36,6 +36,20 @@
  * is all taken (when the end-of-stream message could not be queued: a full
  * queue), or, after a SIGKILL of the sender (no count), once the liveness
  * pipe says it is gone and one last try found nothing.
+ *
+ * Exported (ipc_params.exported: ranks of an MPI job, issue 17): the
+ * endpoint is an address in Linux's abstract namespace,
+ * "ipc://@ipclab-NAME-PID-SEQ-RANDOM" (no directory, no file: nothing is
+ * left behind, even by a SIGKILL), published with the host name; an
+ * importer on another host is refused with that reason (ipc:// is reached
+ * on one host only; these mechanisms are the ipc:// rows, a tcp://
+ * transport would be another mechanism).  Neither the shared page nor the
+ * liveness pipes cross ranks: each end keeps a page of its own, so the
+ * sender's detach cannot see what the receiver took and does not drain
+ * (a rank's rounds end only once the receiver took each round's
+ * messages, so nothing is queued at a case's end); it sends the
+ * end-of-stream message and closes with a linger of MSGLIB_EXPORT_LINGER_MS
+ * so that message still leaves.  A dead rank ends the whole job (mpirun).
  */
 #ifndef IPCLAB_MSGLIB_H
 #define IPCLAB_MSGLIB_H
@@ -57,6 +71,9 @@
 /* The drain of a sender's detach looks at the receiver's count this often
  * (a poll on the receiver's liveness pipe, so its death ends it at once). */
 #define MSGLIB_DRAIN_POLL_MS 1
+/* An exported sender's linger: how long its close may wait to deliver the
+ * end-of-stream message (it cannot see the receiver, see above). */
+#define MSGLIB_EXPORT_LINGER_MS 1000
 
 /* The page the two ends share (MAP_SHARED, made by create before fork).
  * taken is written by the receiver only, the rest by the sender only (once,
@@ -78,6 +95,8 @@ struct msglib_chan {
 	unsigned timeout_ms, depth;
 	size_t max_msg;
 	int forgotten;
+	int exported;       /* 1: made for export (abstract ep), 2: imported */
+	char ep[IPC_NAME_MAX + 16]; /* exported: the endpoint, "ipc://@..." */
 };
 
 /* What an end of either library keeps besides its socket. */
@@ -91,6 +110,7 @@ struct msglib_end {
 	int eos;            /* receiver: the end of the stream was seen */
 	uint64_t count;     /* data messages sent (sender) or taken (receiver) */
 	struct fdio_wait w; /* the current wait */
+	int exported;       /* its channel crosses ranks: no shared page, no liveness */
 };
 
 /* caps of either library; max_depth is the library's (0: none). */
@@ -101,7 +121,12 @@ int msglib_create(const char *name, const struct ipc_params *p, unsigned max_dep
 		  struct msglib_chan **out, char *err);
 void msglib_forget(struct msglib_chan *c);
 void msglib_destroy(struct msglib_chan *c);
-/* "ipc://DIR/s".  0 or -ENAMETOOLONG. */
+/* Export: "host=H ep=ipc://@NAME max=... depth=... wait=... timeout=...".
+ * Import: a channel for it, on the creator's host only.  0 or -errno with
+ * err. */
+int msglib_export(const struct msglib_chan *c, const char *name, char *text, size_t cap, char *err);
+int msglib_import(const char *name, const char *text, struct msglib_chan **out, char *err);
+/* "ipc://DIR/s" (exported: its abstract endpoint).  0 or -ENAMETOOLONG. */
 int msglib_endpoint(const struct msglib_chan *c, char *buf, size_t len);
 /* Fill e for role (liveness, shared page).  0 or -errno with err. */
 int msglib_attach(struct msglib_chan *c, const char *name, enum ipc_role role,

@@ -25,6 +25,10 @@
  * (a condition variable: futex); nng_recvmsg hands over the message and we
  * copy it out.  Roughly the same thread hops as ZeroMQ.
  *
+ * Not exported to other ranks (--workers=mpi): no export step, and the
+ * table says why (no_export: the fork rule above), so those cases are
+ * skipped with that reason; create refuses an exported channel.
+ *
  * Limits: messages up to MSGLIB_MAX_MSG (NNG_OPT_RECVMAXSZ on receivers);
  * NNG_OPT_SENDBUF / NNG_OPT_RECVBUF = depth, which nng takes up to
  * NNGIPC_MAX_DEPTH (caps.max_depth: a larger one is refused at create).
@@ -125,8 +129,17 @@ static int nng_errno(int rv)
 	}
 }
 
+/* Why no other rank can re-open an nng-ipc channel (--workers=mpi). */
+#define NNGIPC_NO_EXPORT "nng's state does not survive a later fork even after nng_fini (the children " \
+	"abort), and rank 0, which runs worker 0 of every rank case, forks the workers of the same job's " \
+	"--workers=process cases"
+
 static int nngipc_create(const struct ipc_params *p, void **chan, char *err)
 {
+	if (p->exported) {
+		fdio_err(err, NNGIPC_NAME ": no export step (%s)", NNGIPC_NO_EXPORT);
+		return -ENOTSUP;
+	}
 	return msglib_create(NNGIPC_NAME, p, NNGIPC_MAX_DEPTH, (struct msglib_chan **)chan, err);
 }
 
@@ -345,4 +358,5 @@ const struct ipc_ops ipc_nng_ipc_ops = {
 	.detach = nngipc_detach,
 	.forget = nngipc_forget,
 	.destroy = nngipc_destroy,
+	.no_export_why = NNGIPC_NO_EXPORT,
 };

@@ -179,3 +179,31 @@ void sockend_destroy(void *chan)
 	fdio_destroy(sc->fc);
 	free(sc);
 }
+
+int sockend_host_name(const char *mech, char *host, char *err)
+{
+	int ret;
+
+	if (gethostname(host, SOCKEND_HOSTNAME_MAX + 1) != 0) {
+		ret = -errno;
+		fdio_err(err, "%s: gethostname: %s", mech, strerror(-ret));
+		return ret;
+	}
+	host[SOCKEND_HOSTNAME_MAX] = '\0';
+	return 0;
+}
+
+int sockend_same_host(const char *mech, const char *host, char *err)
+{
+	char here[SOCKEND_HOSTNAME_MAX + 1];
+	int ret = sockend_host_name(mech, here, err);
+
+	if (ret)
+		return ret;
+	if (strcmp(host, here) != 0) {
+		fdio_err(err, "%s: the channel is on host '%s', this rank runs on '%s': %s is reached on its "
+			 "creator's host only (tcp or udp cross hosts)", mech, host, here, mech);
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}

@@ -76,6 +76,20 @@ int sockend_accept_once(int *lfd, unsigned timeout_ms);
  */
 int sockend_host_addr(const char *name, char *host, char *err);
 
+/* Longest host name export texts carry (HOST_NAME_MAX on Linux). */
+#define SOCKEND_HOSTNAME_MAX 64
+
+/* This host's name (gethostname), as exports carry it, into host
+ * (SOCKEND_HOSTNAME_MAX + 1 bytes).  0 or -errno with err. */
+int sockend_host_name(const char *mech, char *host, char *err);
+
+/*
+ * For a channel reached on its creator's host only (a Unix socket, an
+ * ipc:// endpoint): 0 if host (from an export text) is this host's name,
+ * else -EHOSTUNREACH with a line saying so, or -errno with err.
+ */
+int sockend_same_host(const char *mech, const char *host, char *err);
+
 /* A socket of family/type connected to sa: the descriptor, or -errno. */
 int sockend_connect(int family, int type, const struct sockaddr *sa, socklen_t sl);
 

@@ -344,32 +344,19 @@ static int unix_create(const char *name, int type, const struct ipc_params *p,
 	return 0;
 }
 
-/* This host's name, as export and import compare it.  0 or -errno. */
-static int unix_host(char *host, size_t cap)
-{
-	if (gethostname(host, cap) != 0)
-		return -errno;
-	host[cap - 1] = '\0';
-	return 0;
-}
-
-#define UNIX_HOST_MAX 64
-
 static int unix_export(void *chan, char *text, size_t cap, char *err)
 {
 	const struct sockend_chan *sc = chan;
-	char host[UNIX_HOST_MAX + 1];
+	char host[SOCKEND_HOSTNAME_MAX + 1];
 	int n, ret;
 
 	if (!sc->where[0] || (sc->lfd < 0 && sc->fc->fd[IPC_RECV] < 0)) {
 		fdio_err(err, "%s: only a channel created for export, by its receiver, can be exported", sc->name);
 		return -EINVAL;
 	}
-	ret = unix_host(host, sizeof(host));
-	if (ret) {
-		fdio_err(err, "%s: gethostname: %s", sc->name, strerror(-ret));
+	ret = sockend_host_name(sc->name, host, err);
+	if (ret)
 		return ret;
-	}
 	n = snprintf(text, cap, "host=%s addr=%s max=%zu depth=%u wait=%s timeout=%u", host, sc->where,
 		     sc->fc->max_msg, sc->depth, ipc_wait_name(sc->fc->wait), sc->fc->timeout_ms);
 	if (n < 0 || (size_t)n >= cap) {
@@ -384,7 +371,7 @@ static int unix_export(void *chan, char *text, size_t cap, char *err)
 static int unix_import(const char *name, int type, const char *text, void **chan, char *err)
 {
 	struct ipc_params p = { .senders = 1, .receivers = 1 };
-	char host[UNIX_HOST_MAX + 1], here[UNIX_HOST_MAX + 1], addr[IPC_NAME_MAX], wait[16];
+	char host[SOCKEND_HOSTNAME_MAX + 1], addr[IPC_NAME_MAX], wait[16];
 	struct sockend_chan *sc;
 	int ret;
 
@@ -394,16 +381,9 @@ static int unix_import(const char *name, int type, const char *text, void **chan
 			 name, text);
 		return -EINVAL;
 	}
-	ret = unix_host(here, sizeof(here));
-	if (ret) {
-		fdio_err(err, "%s: gethostname: %s", name, strerror(-ret));
+	ret = sockend_same_host(name, host, err);
+	if (ret)
 		return ret;
-	}
-	if (strcmp(host, here) != 0) {
-		fdio_err(err, "%s: the channel is on host '%s', this rank runs on '%s': a Unix socket is reached "
-			 "on its creator's host only (tcp or udp cross hosts)", name, host, here);
-		return -EHOSTUNREACH;
-	}
 	sc = sockend_chan_new(name, NULL);
 	ret = sc ? fdio_chan_new(&p, 1, &sc->fc) : -ENOMEM;
 	if (ret) {

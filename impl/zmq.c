@@ -23,6 +23,9 @@
  * thread wake-ups per message and direction, against one write and one
  * read for a pipe.
  *
+ * Exported to other ranks (--workers=mpi, issue 17): an abstract ipc://@
+ * endpoint on one host, see msglib.h.
+ *
  * Limits: messages up to MSGLIB_MAX_MSG (ZMQ_MAXMSGSIZE on receivers);
  * ZMQ_SNDHWM / ZMQ_RCVHWM = depth (MSGLIB_DEFAULT_DEPTH when 0).
  */
@@ -114,6 +117,16 @@ static int zmqipc_create(const struct ipc_params *p, void **chan, char *err)
 	return msglib_create(ZMQIPC_NAME, p, 0, (struct msglib_chan **)chan, err);
 }
 
+static int zmqipc_export(void *chan, char *text, size_t cap, char *err)
+{
+	return msglib_export(chan, ZMQIPC_NAME, text, cap, err);
+}
+
+static int zmqipc_import(const char *text, void **chan, char *err)
+{
+	return msglib_import(ZMQIPC_NAME, text, (struct msglib_chan **)chan, err);
+}
+
 static void zmqipc_forget(void *chan)
 {
 	msglib_forget(chan);
@@ -178,7 +191,9 @@ static int zmqipc_attach(void *chan, enum ipc_role role, void **end, char *err)
 		goto err_end;
 	}
 	timeo = e->m.spin ? -1 : (int)e->m.slice_ms;
-	if (set_int(e->sock, ZMQ_LINGER, 0) ||
+	/* Linger 0: msglib's drain saw every message taken; an exported
+	 * sender cannot see that (msglib.h): its end of stream may linger. */
+	if (set_int(e->sock, ZMQ_LINGER, c->exported && role == IPC_SEND ? MSGLIB_EXPORT_LINGER_MS : 0) ||
 	    set_int(e->sock, ZMQ_SNDHWM, (int)c->depth) ||
 	    set_int(e->sock, ZMQ_RCVHWM, (int)c->depth) ||
 	    set_int(e->sock, ZMQ_SNDTIMEO, timeo) || set_int(e->sock, ZMQ_RCVTIMEO, timeo) ||
@@ -296,4 +311,6 @@ const struct ipc_ops ipc_zmq_ipc_ops = {
 	.detach = zmqipc_detach,
 	.forget = zmqipc_forget,
 	.destroy = zmqipc_destroy,
+	.export_chan = zmqipc_export,
+	.import_chan = zmqipc_import,
 };
