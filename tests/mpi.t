@@ -9,6 +9,11 @@
 #     over mpi, tcp (exported: host:port), fifo (exported: its path) and
 #     mqueue (exported: its name),
 #     checked byte by byte,
+#     and over the exported sockets: unix-stream, unix-dgram and
+#     unix-seqpacket (an abstract address and the host name), udp
+#     (host:port and a nonce), zmq-ipc (an abstract ipc://@ endpoint);
+#     nng-ipc skipped with its reason; a worker rank SIGKILLed mid-case of
+#     unix-stream leaves no socket file and no abstract name;
 #     results written by rank 0 alone; a worker rank killed mid-case: the
 #     job ends, nothing is left, and the cases finished before are kept;
 #   - ranks as workers over shared memory and SysV: shmring (exported: its
@@ -124,7 +129,10 @@ def listing(d):
 		return set()
 
 
-def nothing_left(session, shm_before, name=b"mpi_ranks", marker=None, mq_before=None):
+def nothing_left(session, shm_before, name=b"mpi_ranks", marker=None, mq_before=None, pids=None):
+	"""pids: count only /dev/shm and /dev/mqueue names that carry one of
+	them (ipclab's names carry their creator's pid), so that another
+	run's objects (a suite copy beside this one) are never counted."""
 	deadline = time.monotonic() + REAP_GRACE_S
 	while ranks_alive(name, marker) and time.monotonic() < deadline:
 		time.sleep(0.1)
@@ -133,9 +141,12 @@ def nothing_left(session, shm_before, name=b"mpi_ranks", marker=None, mq_before=
 	# of this job ended; anything new that names ipclab is ours.
 	new = [f for f in set(os.listdir("/dev/shm")) - shm_before
 	       if (name != b"ipclab" or "ipclab" in f) and not f.startswith("vader_segment.")]
+	if pids is not None:
+		new = [f for f in new if any("-%d-" % p in f for p in pids)]
 	assert not new, "left in /dev/shm: %s" % sorted(new)
 	if mq_before is not None:
-		newq = [f for f in listing("/dev/mqueue") - mq_before if "ipclab" in f]
+		newq = [f for f in listing("/dev/mqueue") - mq_before if "ipclab" in f and
+			(pids is None or any("-%d-" % p in f for p in pids))]
 		assert not newq, "left in /dev/mqueue: %s" % sorted(newq)
 	left = [os.path.join(d, f) for d, _, fs in os.walk(session) for f in fs]
 	assert not left, "session files (socket files included) left: %s" % left[:5]
@@ -277,6 +288,94 @@ def check_workers(rc, text, out):
 	assert skip.startswith("skipped: ") and "export" in skip, "pipe under ranks: %r" % skip
 
 
+# The socket mechanisms with an export step (issue 17) and the sizes each
+# carries here: udp's largest message is 65499 bytes.
+SOCK_EXPORTED = [("unix-stream", ("64", "65536")), ("unix-dgram", ("64", "65536")),
+		 ("unix-seqpacket", ("64", "65536")), ("udp", ("64",)), ("zmq-ipc", ("64", "65536"))]
+
+
+def sock_built():
+	"""The exported socket mechanisms this build has (zmq is optional)."""
+	p = subprocess.run([IPCLAB, "--list", "--scenario=pingpong", "--size=64", "--wait=spin"],
+			   capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+	return {n.split("/")[1] for n in p.stdout.split() if n.startswith("pingpong/")}
+
+
+@T.test("mpi: ranks as workers: pingpong over the exported sockets: unix-stream, unix-dgram, unix-seqpacket (abstract address), udp (host:port), zmq-ipc (ipc://@), spin and block, 64 B and 64 KiB, every byte checked; nng-ipc skipped with its reason; nothing left")
+def test_workers_sockets():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	built = sock_built()
+	mechs = [m for m, _ in SOCK_EXPORTED if m in built] + [m for m in ("nng-ipc",) if m in built]
+	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		rc, text, session = mpirun(*WORKER_FLAGS, "--impl=" + ",".join(mechs), "--wait=spin,block",
+					   "--benchmark_repetitions=1", "--benchmark_min_time=0.01",
+					   "--out=" + out, prog=IPCLAB)
+		try:
+			show(text)
+			assert rc == 0, "mpirun exited %d" % rc
+			rows = {b["name"].replace("/manual_time", ""): b for b in bench(out) if b.get("run_type") == "iteration"}
+			for m, sizes in SOCK_EXPORTED:
+				if m not in built:
+					print("# %s not built: not checked" % m)
+					continue
+				for w in ("spin", "block"):
+					for sz in sizes:
+						name = "pingpong/%s/%s/cpus/size:%s/pool:1/workers:mpi" % (m, w, sz)
+						b = rows.get(name)
+						assert b, "case %s missing (have %s)" % (name, sorted(rows))
+						assert "error_message" not in b, "%s: %s" % (name, b["error_message"])
+						for c in ("p50_ns", "msgs_per_s", "bytes_per_s", "samples"):
+							assert c in b and b[c] > 0, "%s: counter %s is %s" % (name, c, b.get(c))
+						assert b["procs"] == 2, "%s: procs %s" % (name, b.get("procs"))
+			if "nng-ipc" in built:
+				skip = rows.get("pingpong/nng-ipc/spin/cpus/size:64/pool:1/workers:mpi", {}).get("error_message", "")
+				assert skip.startswith("skipped: ") and "fork" in skip, "nng-ipc under ranks: %r" % skip
+			# These mechanisms make nothing in /dev/shm or /dev/mqueue
+			# (pids=(): none of another run's objects is counted); what
+			# they could leave is a socket file (the session folder is
+			# the ranks' TMPDIR) or a rank.
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq, pids=())
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+def abstract_names(pids):
+	"""Abstract Unix socket names (/proc/net/unix) that name one of pids:
+	ipclab's carry their creator's pid ("@ipclab-KIND-PID-...")."""
+	left = []
+	with open("/proc/net/unix") as f:
+		for line in f.readlines()[1:]:
+			path = line.split()[-1] if len(line.split()) >= 8 else ""
+			if path.startswith("@ipclab-") and any("-%d-" % p in path for p in pids):
+				left.append(path)
+	return left
+
+
+@T.test("mpi: ranks as workers: a worker rank SIGKILLed mid-case of unix-stream (exported: abstract address) ends the job; no socket file, no abstract name, nothing left")
+def test_workers_sock_killed():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		pids = []
+		try:
+			rc, text, killed, second = kill_mid_case(out, session, impl="unix-stream", waits="spin,block", pids=pids)
+			check_kept(rc, text, killed, second, out)
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq, pids=pids)
+			assert len(pids) == 2, "the ranks' pids: %s" % pids
+			left = abstract_names(pids)
+			assert not left, "abstract socket names left: %s" % left
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
 @T.test("mpi: ranks as workers: a worker rank SIGKILLed mid-case ends the job; rank 0 keeps the cases finished before; nothing left")
 def test_workers_rank_killed():
 	why = why_no_workers()
@@ -339,18 +438,19 @@ def rank_pid(rank, marker):
 	return None
 
 
-def kill_mid_case(out, session):
+def kill_mid_case(out, session, impl="mpi", waits="spin,hybrid", pids=None):
 	"""Two cases of two repetitions each, in order (pingpong over mpi,
 	spin and hybrid): SIGKILL rank 1 KILL_DELAY_S after the second case
 	starts, inside its timed rounds (they last 0.2 s and more).  The channel timeout (60 s) is longer than mpirun's
-	grace: rank 0's wait must end on the SIGTERM itself.
+	grace: rank 0's wait must end on the SIGTERM itself.  impl and waits:
+	another mechanism's two cases; pids: a list that gets both ranks' pids.
 	(rc, output, killed pid)."""
 	marker = "--out=" + out
 	# mpirun gives the surviving ranks 1 s between SIGTERM and SIGKILL;
 	# rank 0 writes its bench.json in that time, which a loaded machine
 	# may stretch: 3 s here (each second of it costs the job about two
 	# seconds at its end; README gives clusters the same advice).
-	cmd = mpirun_cmd() + ["--mca", "odls_base_sigkill_timeout", "3"] + [IPCLAB] + WORKER_FLAGS[:2] + ["--impl=mpi", "--size=64", "--wait=spin,hybrid",
+	cmd = mpirun_cmd() + ["--mca", "odls_base_sigkill_timeout", "3"] + [IPCLAB] + WORKER_FLAGS[:2] + ["--impl=" + impl, "--size=64", "--wait=" + waits,
 		"--cpus=0,1", "--no-sentinel", "--no-perf", "--order=sequential", "--benchmark_repetitions=2",
 		"--benchmark_min_time=0.2", "--timeout=60", marker]
 	p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=mpi_env(session),
@@ -363,11 +463,13 @@ def kill_mid_case(out, session):
 			if not c:
 				break
 			text += c
-			if killed is None and b"[3/4] pingpong/mpi/" in text:
+			if killed is None and ("[3/4] pingpong/%s/" % impl).encode() in text:
 				second = text[text.index(b"[3/4] "):].split(b" ")[1].decode()
 				time.sleep(KILL_DELAY_S)
 				killed = rank_pid(1, marker.encode())
 				assert killed, "rank 1 not found"
+				if pids is not None:
+					pids += [p for p in (rank_pid(0, marker.encode()), killed) if p]
 				os.kill(killed, signal.SIGKILL)
 		text += p.stderr.read()
 		p.wait(timeout=max(1, deadline - time.monotonic()))
