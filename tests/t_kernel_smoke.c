@@ -10,6 +10,9 @@
  *   NAME: two senders share the channel (where caps allow)
  *   NAME: SIGKILLed receiver / sender seen within the timeout (block, spin)
  *   NAME: a peer that detaches is seen by a blocked child (no stray ends)
+ *   NAME: exported (issue 17): a process that did not inherit the channel
+ *         re-opens it from the export text; bad text refused; a Unix
+ *         socket exported on another host (host name) refused, saying so
  *
  * Every test ends with no new ipclab object and no zombie.  Other test
  * programs may run at the same time, so the leak check looks only at what
@@ -512,7 +515,99 @@ static void hangup(void **state)
 	}
 }
 
-#define NKINDS 7
+/* The exported-channel test: a message each way would need two channels;
+ * one message from the importer to the creator shows the path works. */
+#define EXPORT_TIMEOUT_MS 10000
+#define EXPORT_TEXT_LEN 256
+
+static void __attribute__((noreturn)) import_child(const struct ipc_ops *o, const char *text)
+{
+	unsigned char msg[SHARED_SIZE];
+	char err[IPC_ERRLEN] = "";
+	void *c = NULL, *e = NULL;
+	int rc;
+
+	alarm(CHILD_ALARM_S);
+	fill(msg, sizeof(msg), 7);
+	rc = o->import_chan(text, &c, err);
+	if (rc == 0)
+		rc = o->attach(c, IPC_SEND, &e, err);
+	if (rc == 0)
+		rc = o->send(e, msg, sizeof(msg));
+	if (rc)
+		fprintf(stderr, "# %s: importer: %d %s\n", o->name, rc, err);
+	if (e)
+		o->detach(e);
+	if (c)
+		o->destroy(c);
+	_exit(rc ? 1 : 0);
+}
+
+/* text with its "host=VALUE" replaced by host=other (into out). */
+static void other_host(const char *text, const char *other, char *out, size_t len)
+{
+	const char *sp = strchr(text, ' ');
+
+	snprintf(out, len, "host=%s%s", other, sp ? sp : "");
+}
+
+static void exported(void **state)
+{
+	struct fx *f = *state;
+	const struct ipc_ops *o = f->o;
+
+	if (!o->export_chan) {
+		skip(); /* no export step: skipped under ranks, with the reason */
+		return;
+	}
+	for (int w = IPC_WAIT_BLOCK; w <= IPC_WAIT_SPIN; w++) {
+		struct ipc_params p = params(SHARED_SIZE, (enum ipc_wait)w);
+		unsigned char want[SHARED_SIZE], got[SHARED_SIZE];
+		char err[IPC_ERRLEN] = "", text[EXPORT_TEXT_LEN], elsewhere[EXPORT_TEXT_LEN];
+		void *c, *e, *ic = NULL;
+		ssize_t n;
+		pid_t pid;
+		int rc;
+
+		if (!(f->caps.waits & IPC_WAIT_BIT(w)))
+			continue;
+		p.exported = 1;
+		p.timeout_ms = EXPORT_TIMEOUT_MS;
+		assert_int_equal(o->create(&p, &c, err), 0);
+		assert_int_equal(o->export_chan(c, text, sizeof(text), err), 0);
+		/* Refusals first: nothing is made. */
+		err[0] = '\0';
+		rc = o->import_chan("nonsense", &ic, err);
+		if (rc != -EINVAL || strncmp(err, o->name, strlen(o->name)) != 0)
+			fail_msg("import of 'nonsense': %d '%s', want -EINVAL and a line naming %s", rc, err, o->name);
+		if (strncmp(o->name, "unix-", 5) == 0) {
+			other_host(text, "no-such-host.invalid", elsewhere, sizeof(elsewhere));
+			err[0] = '\0';
+			rc = o->import_chan(elsewhere, &ic, err);
+			if (rc != -EHOSTUNREACH || !strstr(err, "creator's host only"))
+				fail_msg("import on another host ('%s'): %d '%s', want -EHOSTUNREACH saying why",
+					 elsewhere, rc, err);
+		}
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			import_child(o, text);
+		rc = o->attach(c, IPC_RECV, &e, err);
+		if (rc)
+			fail_msg("%s: creator's attach: %d %s", text, rc, err);
+		o->forget(c);
+		fill(want, sizeof(want), 7);
+		n = o->recv(e, got, sizeof(got));
+		assert_int_equal(n, sizeof(got));
+		assert_memory_equal(got, want, sizeof(want));
+		assert_int_equal(wait_child(pid), 0);
+		o->detach(e);
+		o->destroy(c);
+	}
+}
+
+#define NKINDS 8
 static const struct {
 	const char *what;
 	void (*fn)(void **state);
@@ -524,6 +619,7 @@ static const struct {
 	{ "two senders share the channel where caps allow (else refused)", shared_senders },
 	{ "SIGKILLed peer seen within the timeout (block, spin)", peer_death },
 	{ "a peer that detaches is seen by a blocked child (no stray ends)", hangup },
+	{ "exported: re-opened by a process that did not inherit it (block, spin); bad text, another host refused", exported },
 };
 
 int main(void)
