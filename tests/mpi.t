@@ -360,13 +360,21 @@ def test_workers_sock_killed():
 	why = why_no_workers()
 	if why:
 		raise tap.Skip(why)
+	rank_killed("unix-stream", "spin,block")
+
+
+def rank_killed(impl, waits):
+	"""Two cases of impl (waits), rank 1 SIGKILLed in the second: the job
+	ends, rank 0 keeps the first, and nothing of this job's ranks is left
+	(processes, session files: socket files included, their /dev/shm and
+	/dev/mqueue names, abstract socket names)."""
 	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
 	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
 		out = os.path.join(d, "out")
 		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
 		pids = []
 		try:
-			rc, text, killed, second = kill_mid_case(out, session, impl="unix-stream", waits="spin,block", pids=pids)
+			rc, text, killed, second = kill_mid_case(out, session, impl=impl, waits=waits, pids=pids)
 			check_kept(rc, text, killed, second, out)
 			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq, pids=pids)
 			assert len(pids) == 2, "the ranks' pids: %s" % pids
@@ -381,16 +389,7 @@ def test_workers_rank_killed():
 	why = why_no_workers()
 	if why:
 		raise tap.Skip(why)
-	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
-	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
-		out = os.path.join(d, "out")
-		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
-		try:
-			rc, text, killed, second = kill_mid_case(out, session)
-			check_kept(rc, text, killed, second, out)
-			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq)
-		finally:
-			shutil.rmtree(session, ignore_errors=True)
+	rank_killed("mpi", "spin,hybrid")
 
 
 @T.test("mpi: ranks as workers: a worker rank that cannot open its side fails that case with its reason; the next case runs")
