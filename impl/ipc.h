@@ -153,6 +153,13 @@ struct ipc_ops {
 	 * case skipped under MPI ranks, when it is more than "an inherited
 	 * descriptor or an anonymous mapping"; NULL: that generic reason. */
 	const char *no_export_why;
+	/* 1: an exported channel has one receiving process, its creator (it
+	 * holds the socket), even where caps allow several; ranks then get a
+	 * channel each where a fan-out would share one.  0: as caps say. */
+	unsigned char export_one_receiver;
+	/* 1: likewise one sending process (its listener accepts one
+	 * connection): such cases are skipped under ranks, with the reason. */
+	unsigned char export_one_sender;
 };
 
 /* Small wrappers so callers read like prose. */

@@ -412,7 +412,7 @@ UNIX_MECH(stream, "unix-stream", SOCK_STREAM)
 UNIX_MECH(dgram, "unix-dgram", SOCK_DGRAM)
 UNIX_MECH(seqpacket, "unix-seqpacket", SOCK_SEQPACKET)
 
-#define UNIX_OPS(ID, NAME, SUMMARY, CAPS, FRAMING) {	\
+#define UNIX_OPS(ID, NAME, SUMMARY, CAPS, FRAMING, ONE_SENDER) {	\
 	.name = (NAME),					\
 	.summary = (SUMMARY),				\
 	.caps = (CAPS),					\
@@ -425,14 +425,16 @@ UNIX_MECH(seqpacket, "unix-seqpacket", SOCK_SEQPACKET)
 	.destroy = sockend_destroy,			\
 	.export_chan = unix_export,			\
 	.import_chan = unix_##ID##_import,		\
+	.export_one_receiver = 1,			\
+	.export_one_sender = (ONE_SENDER),		\
 }
 
 const struct ipc_ops ipc_unix_stream_ops =
-	UNIX_OPS(stream, "unix-stream", "Unix stream socketpair, length-framed", unix_stream_caps, stream);
+	UNIX_OPS(stream, "unix-stream", "Unix stream socketpair, length-framed", unix_stream_caps, stream, 1);
 
 const struct ipc_ops ipc_unix_dgram_ops =
-	UNIX_OPS(dgram, "unix-dgram", "Unix datagram socketpair, one record per message", unix_record_caps, dgram);
+	UNIX_OPS(dgram, "unix-dgram", "Unix datagram socketpair, one record per message", unix_record_caps, dgram, 0);
 
 const struct ipc_ops ipc_unix_seqpacket_ops =
 	UNIX_OPS(seqpacket, "unix-seqpacket", "Unix seqpacket socketpair, one record per message",
-		 unix_record_caps, dgram);
+		 unix_record_caps, dgram, 1);

@@ -598,6 +598,12 @@ static int chan_prepare(struct case_run *r, char *why)
 		chan_destroy(r);
 		return rc;
 	}
+	if (r->spec.workers == POOL_MPI) { /* exported channels (ipc.h) */
+		if (cs->ops->export_one_receiver)
+			cs->caps.max_shared_recv = 0;
+		if (cs->ops->export_one_sender)
+			cs->caps.max_shared_send = 0;
+	}
 	rc = check_caps(r, cs, why);
 	if (rc < 0) {
 		chan_destroy(r);
