@@ -75,19 +75,19 @@ def mpi_env(session):
 	return env
 
 
-def mpirun_cmd():
-	cmd = [MPIRUN, "-n", "2", "--oversubscribe", "--bind-to", "none"]
+def mpirun_cmd(ranks=2):
+	cmd = [MPIRUN, "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
 	if os.geteuid() == 0:
 		cmd.append("--allow-run-as-root")  # see the top of this file
 	return cmd
 
 
-def mpirun(*args, prog=RANKS):
-	"""Run prog (mpi_ranks) on 2 ranks with a private session folder (TMPDIR);
+def mpirun(*args, prog=RANKS, ranks=2):
+	"""Run prog (mpi_ranks) on 2 ranks (or ranks) with a private session folder (TMPDIR);
 	(rc, stdout+stderr, session folder)."""
 	session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
 	env = mpi_env(session)
-	p = subprocess.Popen(mpirun_cmd() + [prog] + list(args), stdout=subprocess.PIPE,
+	p = subprocess.Popen(mpirun_cmd(ranks) + [prog] + list(args), stdout=subprocess.PIPE,
 			     stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL)
 	try:
 		out, _ = p.communicate(timeout=JOB_TIMEOUT_S)
@@ -339,6 +339,32 @@ def test_workers_sockets():
 			# they could leave is a socket file (the session folder is
 			# the ranks' TMPDIR) or a rank.
 			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq, pids=())
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+@T.test("mpi: ranks as workers: fan-out and fan-in at pool 2 (3 ranks) over unix-dgram and unix-seqpacket: a channel per receiving rank, several sending ranks on one only where the socket allows (seqpacket's fan-in skipped with the reason), every byte checked")
+def test_workers_sock_fan():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		rc, text, session = mpirun("--workers=mpi", "--scenario=fanout,fanin", "--pool=2", "--size=64", "--cpus=0,1",
+					   "--verify=full", "--no-sentinel", "--no-perf", "--impl=unix-dgram,unix-seqpacket",
+					   "--wait=block", "--benchmark_repetitions=1", "--benchmark_min_time=0.01",
+					   "--out=" + out, prog=IPCLAB, ranks=3)
+		try:
+			show(text)
+			assert rc == 0, "mpirun exited %d" % rc
+			rows = {b["name"].replace("/manual_time", ""): b for b in bench(out) if b.get("run_type") == "iteration"}
+			for name in ("fanout/unix-dgram", "fanout/unix-seqpacket", "fanin/unix-dgram"):
+				b = rows.get(name + "/block/cpus/size:64/pool:2/workers:mpi")
+				assert b, "case %s missing (have %s)" % (name, sorted(rows))
+				assert "error_message" not in b, "%s: %s" % (name, b["error_message"])
+				assert b.get("samples", 0) > 0 and b["procs"] == 3, "%s: samples %s procs %s" % (name, b.get("samples"), b.get("procs"))
+			skip = rows.get("fanin/unix-seqpacket/block/cpus/size:64/pool:2/workers:mpi", {}).get("error_message", "")
+			assert skip.startswith("skipped: ") and "several senders" in skip, "seqpacket fan-in: %r" % skip
 		finally:
 			shutil.rmtree(session, ignore_errors=True)
 
