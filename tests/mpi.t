@@ -369,6 +369,38 @@ def test_workers_sock_fan():
 			shutil.rmtree(session, ignore_errors=True)
 
 
+@T.test("mpi: ranks as workers: a rank on another host (its own host name: a UTS namespace, root only) cannot import a Unix socket: the case fails saying so; the next case runs")
+def test_workers_sock_other_host():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	unshare = shutil.which("unshare")
+	if os.geteuid() != 0 or not unshare:
+		raise tap.Skip("needs root and unshare(1) to give rank 1 a host name of its own")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		args = ["--workers=mpi", "--scenario=pingpong", "--impl=unix-stream,mpi", "--size=64", "--wait=spin",
+			"--cpus=0,1", "--no-sentinel", "--no-perf", "--order=sequential", "--benchmark_repetitions=1",
+			"--benchmark_min_time=0.01", "--out=" + out]
+		cmd = mpirun_cmd()
+		cmd[cmd.index("-n"):cmd.index("-n") + 2] = []
+		cmd += ["-n", "1", IPCLAB] + args + [":", "-n", "1", unshare, "--uts", "sh", "-c",
+			'hostname ipclab-other-host && exec "$@"', "sh", IPCLAB] + args
+		try:
+			p = subprocess.run(cmd, capture_output=True, text=True, env=mpi_env(session),
+					   stdin=subprocess.DEVNULL, timeout=JOB_TIMEOUT_S)
+			show(p.stdout + p.stderr)
+			assert p.returncode == 0, "mpirun exited %d" % p.returncode
+			rows = {b["name"].split("/")[1]: b for b in bench(out) if b.get("run_type") == "iteration"}
+			err = rows.get("unix-stream", {}).get("error_message", "")
+			assert err.startswith("failed: ") and "ipclab-other-host" in err and "creator's host only" in err, \
+				"unix-stream case: %r" % err
+			assert "mpi" in rows and "error_message" not in rows["mpi"], "the next case: %s" % rows.get("mpi")
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
 def abstract_names(pids):
 	"""Abstract Unix socket names (/proc/net/unix) that name one of pids:
 	ipclab's carry their creator's pid ("@ipclab-KIND-PID-...")."""
