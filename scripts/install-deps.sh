@@ -17,8 +17,10 @@ gnuplot-nox libbenchmark-tools python3-scipy"
 # liburing-dev: the io-uring mechanism (CMake builds it only when found and
 # says so); libzmq3-dev, libnng-dev: the zmq-ipc and nng-ipc mechanisms (same);
 # libopenmpi-dev, openmpi-bin: the mpi mechanism and tests/mpi.t (issue 17;
-# about 60 MiB, skipped with a line when absent).
-OPTIONAL_PKGS="linux-perf stress-ng liburing-dev libzmq3-dev libnng-dev libopenmpi-dev openmpi-bin"
+# about 60 MiB, skipped with a line when absent); iproute2: `ip netns` for
+# the emulated hosts of scripts/netns-hosts.sh (tests/hosts.t, skipped
+# with a line when absent).
+OPTIONAL_PKGS="linux-perf stress-ng liburing-dev libzmq3-dev libnng-dev libopenmpi-dev openmpi-bin iproute2"
 
 optional() {
 	opt=""
