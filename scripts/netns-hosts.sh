@@ -133,7 +133,9 @@ up() {
 	# A half-made run of this id (an earlier up that failed): start over.
 	down_run "$id"
 	trap 'down_run "$id" >/dev/null 2>&1 || true' EXIT
-	mkdir -p "$st"
+	# (Twice: a down of another run may remove an empty $ROOT between the
+	# two levels.)
+	mkdir -p "$st" 2>/dev/null || mkdir -p "$st"
 	echo "$n" >"$st/n"
 	# The namespace files are bind mounts: keep them on a private mount.
 	mount --bind "$st" "$st"
@@ -231,6 +233,7 @@ exec_on() {
 	hd=$ROOT/$id/h$k
 	[ -e "$ROOT/$id/up" ] && [ -d "$hd" ] || die "host $host is not up (netns-hosts.sh up N $id)"
 	shift
+	# shellcheck disable=SC2016 # the inner script expands its own $1, $2
 	exec nsenter --net="/run/netns/$(ns_name "$id" "$k")" --uts="$hd/uts" --ipc="$hd/ipc" -- \
 		taskset -c "$(cat "$hd/cpus")" unshare --mount --propagation private -- /bin/sh -c '
 			mount --bind "$1/tmp" /tmp &&

@@ -74,11 +74,20 @@ def why_no_hosts():
 	for tool in ("unshare", "nsenter", "taskset"):
 		if not shutil.which(tool):
 			return "no %s (util-linux)" % tool
+	# A namespace with a bridge and a veth in it, as netns-hosts.sh makes
+	# (named with this run's id, removed at once).
 	probe = "ipclab-hosts-%sprobe-sw" % RUN
 	r = sh("ip", "netns", "add", probe)
 	if r.returncode != 0:
 		return "ip netns cannot make a namespace here: %s" % r.stderr.strip()
-	sh("ip", "netns", "del", probe)
+	try:
+		for what in (["bridge"], ["veth", "peer", "name", "p1"]):
+			r = sh("ip", "-n", probe, "link", "add", "x0", "type", *what)
+			if r.returncode != 0:
+				return "ip cannot make a %s in a namespace here: %s" % (what[0], r.stderr.strip())
+			sh("ip", "-n", probe, "link", "del", "x0")
+	finally:
+		sh("ip", "netns", "del", probe)
 	return None
 
 
@@ -228,18 +237,24 @@ def test_script_refuses():
 	if why:
 		raise tap.Skip(why)
 	run = RUN + "x"
-	cases = [["up", "0"], ["up", "x"], ["up", "201"], ["up", "2", "a-b"], ["up", "2", "a" * 13], ["down"],
-		 ["bogus"], ["exec", "ipclab-%s-h1" % run, "true"], ["exec", "localhost", "true"]]
-	for args in cases:
-		r = sh(HOSTS, *args)
-		lines = r.stderr.strip().splitlines()
-		assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("netns-hosts: "), \
-			"%s: exit %d, %r" % (args, r.returncode, r.stderr)
-	if shutil.which("setpriv"):
-		r = sh("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", HOSTS, "up", "2", run)
-		assert r.returncode == 2 and "root" in r.stderr and len(r.stderr.strip().splitlines()) == 1, \
-			"as uid 65534: exit %d, %r" % (r.returncode, r.stderr)
-	assert not ours(run), "made: %s" % ours(run)
+	# (Every up names this test's run id, so that whatever a wrong
+	# acceptance made is found and removed.)
+	cases = [["up", "0", run], ["up", "x", run], ["up", "201", run], ["up", "2", "a-b"], ["up", "2", "a" * 13],
+		 ["down"], ["bogus"], ["exec", "ipclab-%s-h1" % run, "true"], ["exec", "localhost", "true"]]
+	try:
+		for args in cases:
+			r = sh(HOSTS, *args)
+			lines = r.stderr.strip().splitlines()
+			assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("netns-hosts: "), \
+				"%s: exit %d, %r" % (args, r.returncode, r.stderr)
+			assert not ours(run), "%s made: %s" % (args, ours(run))
+		if shutil.which("setpriv"):
+			r = sh("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", HOSTS, "up", "2", run)
+			assert r.returncode == 2 and "root" in r.stderr and len(r.stderr.strip().splitlines()) == 1, \
+				"as uid 65534: exit %d, %r" % (r.returncode, r.stderr)
+			assert not ours(run), "made: %s" % ours(run)
+	finally:
+		sh(HOSTS, "down", run)
 
 
 @T.test("hosts: up 2 makes two hosts with their own names, addresses, /tmp, /dev/shm and CPUs that reach each other; up again is the same; down leaves no namespace, mount or veth, twice")
@@ -289,7 +304,7 @@ def test_up_down():
 		r = sh(HOSTS, "exec", host(run, 1), "sh", "-c", "touch /tmp/mine /dev/shm/mine")
 		assert r.returncode == 0, r.stderr
 		assert h.files(1) and not h.files(2), (h.files(1), h.files(2))
-		assert not os.path.exists("/tmp/mine") and not os.path.exists("/dev/shm/mine")
+		assert not os.path.exists("/tmp/mine") and not os.path.exists("/dev/shm/mine"), "host 1 wrote into this machine's /tmp or /dev/shm"
 	finally:
 		h.down()
 	r = sh(HOSTS, "down", run)
