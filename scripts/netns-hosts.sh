@@ -29,7 +29,9 @@
 #   - /etc/hosts = STATE/hosts (every host of the run, and localhost); this
 #     machine's /etc/hosts is never changed.
 # Everything else is shared, as a cluster's shared home is: the file
-# system (the build, the results folder), the kernel, the CPUs.
+# system (the build, the results folder, STATE/shared), the kernel.  Under
+# /tmp, this checkout and the paths in NETNS_HOSTS_SHARE (':' between
+# them) stay visible at their own paths, so a clone in /tmp runs too.
 #
 # `exec` runs CMD inside the host's network, UTS and IPC namespaces and in
 # a mount namespace of its own (made for this command: the binds above);
@@ -157,7 +159,7 @@ up() {
 	while [ "$k" -le "$n" ]; do
 		ns=$(ns_name "$id" "$k")
 		hd=$st/h$k
-		mkdir -p "$hd/tmp" "$hd/shm" "$hd/mq"
+		mkdir -p "$hd/tmp" "$hd/shm" "$hd/mq" "$hd/orig"
 		host_cpus "$k" "$n" >"$hd/cpus"
 		: >"$hd/uts"
 		: >"$hd/ipc"
@@ -233,16 +235,32 @@ exec_on() {
 	hd=$ROOT/$id/h$k
 	[ -e "$ROOT/$id/up" ] && [ -d "$hd" ] || die "host $host is not up (netns-hosts.sh up N $id)"
 	shift
-	# shellcheck disable=SC2016 # the inner script expands its own $1, $2
+	# Paths under /tmp that stay shared (the host's own /tmp hides this
+	# machine's): this checkout (a fresh clone in /tmp must still run),
+	# and NETNS_HOSTS_SHARE (paths separated by ':').
+	share=$(cd "$(dirname "$0")/.." && pwd -P):${NETNS_HOSTS_SHARE:-}
+	# shellcheck disable=SC2016 # the inner script expands its own $1, $2, $3
 	exec nsenter --net="/run/netns/$(ns_name "$id" "$k")" --uts="$hd/uts" --ipc="$hd/ipc" -- \
 		taskset -c "$(cat "$hd/cpus")" unshare --mount --propagation private -- /bin/sh -c '
-			mount --bind "$1/tmp" /tmp &&
-			mount --bind "$1/shm" /dev/shm &&
-			mount --bind "$2" /etc/hosts || exit 2
+			hd=$1 hosts=$2 share=$3
+			shift 3
+			mount --rbind /tmp "$hd/orig" &&
+			mount --bind "$hd/tmp" /tmp &&
+			mount --bind "$hd/shm" /dev/shm &&
+			mount --bind "$hosts" /etc/hosts || exit 2
+			IFS=:
+			for p in $share; do
+				case "$p" in
+				/tmp/?*)
+					[ -e "$hd/orig/${p#/tmp/}" ] || continue
+					mkdir -p "$p" && mount --rbind "$hd/orig/${p#/tmp/}" "$p" || exit 2
+					;;
+				esac
+			done
+			unset IFS
 			# Its own queues at /dev/mqueue too, where this machine has one.
-			[ -d /dev/mqueue ] && mount -t mqueue none /dev/mqueue
-			shift 2
-			exec "$@"' sh "$hd" "$ROOT/$id/hosts" "$@"
+			if [ -d /dev/mqueue ]; then mount -t mqueue none /dev/mqueue || exit 2; fi
+			exec "$@"' sh "$hd" "$ROOT/$id/hosts" "$share" "$@"
 }
 
 [ $# -ge 1 ] || usage
