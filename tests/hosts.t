@@ -36,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +68,15 @@ def sh(*cmd, timeout=60, **kw):
 
 
 def why_no_hosts():
+	if "why" not in NO_HOSTS:
+		NO_HOSTS["why"] = probe_hosts()
+	return NO_HOSTS["why"]
+
+
+NO_HOSTS = {}
+
+
+def probe_hosts():
 	if os.geteuid() != 0:
 		return "needs root (network namespaces and mounts); uid %d" % os.geteuid()
 	if not shutil.which("ip"):
@@ -131,7 +141,13 @@ class Hosts:
 		self.run = run
 		self.n = n
 		self.dir = os.path.join(STATE, run)
-		r = sh(HOSTS, "up", str(n), run)
+		try:
+			r = sh(HOSTS, "up", str(n), run)
+		except BaseException:
+			# Stopped in the middle (a signal, the watchdog): up was
+			# killed with what it had made so far.
+			sh(HOSTS, "down", run)
+			raise
 		if r.returncode != 0:
 			self.down()
 			raise AssertionError("netns-hosts.sh up %d %s: exit %d: %s" % (n, run, r.returncode, r.stderr))
@@ -386,5 +402,32 @@ def test_fleet():
 		h.down()
 
 
+def sweep_stale():
+	"""Remove runs an earlier hosts.t left when it was killed (SIGKILL
+	skips every finally): ids t<PID>[ux] whose PID no longer runs
+	hosts.t.  Nothing else is touched."""
+	try:
+		runs = os.listdir(STATE)
+	except OSError:
+		return
+	for run in runs:
+		m = re.fullmatch(r"t([0-9]+)[ux]?", run)
+		if not m or int(m.group(1)) == os.getpid():
+			continue
+		try:
+			with open("/proc/%s/cmdline" % m.group(1), "rb") as f:
+				if b"hosts.t" in f.read():
+					continue
+		except OSError:
+			pass
+		print("# removing run %s left by a hosts.t that is gone" % run)
+		sh(HOSTS, "down", run)
+
+
 if __name__ == "__main__":
+	# SIGTERM (a suite interrupted) ends the test in the middle like
+	# Ctrl-C does, so that its finally removes the hosts.
+	signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
+	if os.geteuid() == 0 and os.path.exists(HOSTS):
+		sweep_stale()
 	sys.exit(T.run())
