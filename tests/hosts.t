@@ -186,7 +186,10 @@ class Hosts:
 			"--mca", "btl", "self,vader,tcp",
 			"/bin/sh", "-c", 'echo "$$ $(hostname)" > "%s/rank$OMPI_COMM_WORLD_RANK"; exec "$@"' % self.shared,
 			"sh"] + list(args)
-		env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "TMPDIR"))}
+		# (IPCLAB_TCP_HOST out too: each rank's tcp listens on its own
+		# host name's address, which one value for both cannot be.)
+		env = {k: v for k, v in os.environ.items()
+		       if not k.startswith(("OMPI_", "PMIX_", "TMPDIR", "IPCLAB_TCP_HOST"))}
 		# Open MPI 4.1.4 leaks inside the components it dlopens (see mpi.t).
 		env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
 		before = (set(os.listdir("/dev/shm")), listing("/dev/mqueue"))
