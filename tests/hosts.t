@@ -125,10 +125,11 @@ def ours(run):
 	and veths in this namespace (there should be none ever)."""
 	left = [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines()
 		if n.startswith("ipclab-hosts-%s-" % run)]
+	mine = os.path.join(STATE, run)
 	with open("/proc/self/mountinfo") as f:
-		left += [l.split()[4] for l in f if "/%s" % run in l.split()[4] and l.split()[4].startswith(STATE)]
-	if os.path.exists(os.path.join(STATE, run)):
-		left.append(os.path.join(STATE, run))
+		left += [m for m in (l.split()[4] for l in f) if m == mine or m.startswith(mine + "/")]
+	if os.path.exists(mine):
+		left.append(mine)
 	left += [l for l in sh("ip", "-o", "link", "show", "type", "veth").stdout.splitlines()
 		 if "ipclab" in l]
 	return left
