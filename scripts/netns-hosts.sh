@@ -29,7 +29,7 @@
 #   - /etc/hosts = STATE/hosts (every host of the run, and localhost); this
 #     machine's /etc/hosts is never changed.
 # Everything else is shared, as a cluster's shared home is: the file
-# system (the build, the results folder, STATE/shared), the kernel.  Under
+# system (the build, STATE/shared for results), the kernel.  Under
 # /tmp, this checkout and the paths in NETNS_HOSTS_SHARE (':' between
 # them) stay visible at their own paths, so a clone in /tmp runs too.
 #
@@ -139,6 +139,8 @@ up() {
 	# two levels.)
 	mkdir -p "$st" 2>/dev/null || mkdir -p "$st"
 	echo "$n" >"$st/n"
+	# A folder for results that every host sees (each host's /tmp is its own).
+	mkdir "$st/shared"
 	# The namespace files are bind mounts: keep them on a private mount.
 	mount --bind "$st" "$st"
 	mount --make-private "$st"

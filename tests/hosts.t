@@ -153,10 +153,10 @@ class Hosts:
 			self.down()
 			raise AssertionError("netns-hosts.sh up %d %s: exit %d: %s" % (n, run, r.returncode, r.stderr))
 		self.hostfile = os.path.join(self.dir, "hostfile")
-		# A folder every host sees (the run's state folder is on this
-		# machine's file system; each host's /tmp is its own).
+		# A folder every host sees (up makes it; each host's /tmp is
+		# its own).
 		self.shared = os.path.join(self.dir, "shared")
-		os.mkdir(self.shared)
+		assert os.path.isdir(self.shared), "up made no %s" % self.shared
 
 	def down(self):
 		r = sh(HOSTS, "down", self.run)
