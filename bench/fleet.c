@@ -33,6 +33,8 @@ struct fleet {
 	struct fleet_dir fd;            /* rank 0: the fleet folder, a host per rank */
 	uint64_t step_ns;               /* in fleet_after_rep: gathering, writing, waiting */
 	uint64_t open_ns;               /* in fleet_open and fleet_begin */
+	char *files;                    /* fleet_keep_file's files, for the next repetition's message */
+	size_t flen, fcap;
 };
 
 int fleet_check(const char *out, char *err)
@@ -131,6 +133,8 @@ int fleet_open(struct fleet **out, const char *dir, uint64_t *seed, char *err)
 		digests = calloc((size_t)f->size, sizeof(*digests));
 		offs = calloc((size_t)f->size, sizeof(*offs));
 		lens = calloc((size_t)f->size, sizeof(*lens));
+		for (int i = 0; f->fd.hosts && i < f->size; i++)
+			f->fd.hosts[i].json_fd = -1;
 		if (!f->fd.hosts || !digests || !offs || !lens) {
 			rc = -ENOMEM;
 			snprintf(err, SUITE_ERRLEN, "out of memory");
@@ -318,10 +322,54 @@ int fleet_begin(struct fleet *f, const struct topo *topo, char *err)
 	return rc;
 }
 
-/* What a rank sends after a repetition: the JSON reporter's object, then,
- * when the repetition kept a histogram, a NUL, its hist/ file name, a NUL
- * and its .hgrm text.  Malloc'd into *msg (NULL and 0: nothing to send). */
-static void rep_message(struct gb_bench *b, const struct hist *h, char **msg, size_t *len)
+/* A plain name of a file in a host's folder that a repetition may bring
+ * (not the files rank 0 writes itself). */
+static bool file_name_ok(const char *name)
+{
+	static const char *const own[] = { "bench.json", "topology.xml", "describe.json", "fleet.json" };
+
+	if (!name[0] || name[0] == '.' || strchr(name, '/'))
+		return false;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strcmp(name, own[i]) == 0)
+			return false;
+	return true;
+}
+
+int fleet_keep_file(void *arg, const char *name, const char *text)
+{
+	struct fleet *f = arg;
+	size_t nlen = strlen(name), tlen = strlen(text), need = f->flen + nlen + tlen + 2;
+
+	if (!file_name_ok(name))
+		return -EINVAL;
+	if (need > f->fcap) {
+		size_t cap = f->fcap ? f->fcap : 4096;
+		char *nb;
+
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(f->files, cap);
+		if (!nb)
+			return -ENOMEM;
+		f->files = nb;
+		f->fcap = cap;
+	}
+	f->files[f->flen++] = '\0';
+	memcpy(f->files + f->flen, name, nlen + 1);
+	f->flen += nlen + 1;
+	memcpy(f->files + f->flen, text, tlen);
+	f->flen += tlen;
+	return 0;
+}
+
+/* What a rank sends after a repetition: the JSON reporter's object, then
+ * one record per file for the host's folder, each a NUL, its name in the
+ * folder, a NUL and its text: the repetition's histogram (hist/NAME, when
+ * it kept one) and what fleet_keep_file was given since the last message
+ * (a matrix case's CSVs).  Malloc'd into *msg (NULL and 0: nothing to
+ * send). */
+static void rep_message(struct fleet *f, struct gb_bench *b, const struct hist *h, char **msg, size_t *len)
 {
 	char *entry = gb_json_last(b), name[256];
 	const struct suite_case *c = gb_user(b);
@@ -331,16 +379,19 @@ static void rep_message(struct gb_bench *b, const struct hist *h, char **msg, si
 	*len = 0;
 	if (!entry || !(m = open_memstream(msg, len))) {
 		free(entry);
+		f->flen = 0;
 		return;
 	}
 	fputs(entry, m);
 	if (h && c && gb_runs_kept(b) > 0 &&
 	    histout_file_name(c->name, gb_runs_kept(b) - 1, name, sizeof(name)) == 0) {
 		fputc('\0', m);
-		fputs(name, m);
+		fprintf(m, "%s/%s", HISTOUT_SUBDIR, name);
 		fputc('\0', m);
 		hist_print_hgrm(h, m);
 	}
+	fwrite(f->files, 1, f->flen, m);
+	f->flen = 0;
 	if (fclose(m) != 0) {
 		free(*msg);
 		*msg = NULL;
@@ -349,22 +400,37 @@ static void rep_message(struct gb_bench *b, const struct hist *h, char **msg, si
 	free(entry);
 }
 
-/* Rank 0: one host's message (rep_message) into its folder. */
+/* Rank 0: one host's message (rep_message) into its folder: the
+ * repetition into its bench.json, each file record into its file. */
 static int keep_message(struct fleet *f, struct fleet_host *h, const char *msg, size_t len)
 {
-	size_t elen = strnlen(msg, len), nlen;
-	const char *name = msg + elen + 1;
-	int rc = fleetdir_append(h, msg, elen);
+	const char *end = msg + len, *p;
+	size_t elen = strnlen(msg, len);
+	int rc = fleetdir_add(&f->fd, h, msg, elen);
 
-	if (rc == 0)
-		rc = fleetdir_write_partial(&f->fd, h);
-	if (rc < 0 || elen + 1 >= len)
-		return rc;
-	nlen = strnlen(name, len - elen - 1);
-	if (elen + 1 + nlen + 1 > len)
-		return -EPROTO;
-	/* The text ends where the message ends: fleetnet puts a NUL there. */
-	return fleetdir_write_hist(&f->fd, h, name, name + nlen + 1);
+	/* Records: NUL, name, NUL, text up to the next NUL or the end (where
+	 * fleetnet puts a NUL). */
+	for (p = msg + elen; rc == 0 && p < end; ) {
+		const char *name = p + 1, *text;
+		size_t nlen = strnlen(name, (size_t)(end - name)), hlen = sizeof(HISTOUT_SUBDIR);
+		char *copy;
+
+		if (name + nlen >= end)
+			return -EPROTO;
+		text = name + nlen + 1;
+		p = text + strnlen(text, (size_t)(end - text));
+		copy = strndup(text, (size_t)(p - text));
+		if (!copy)
+			return -ENOMEM;
+		if (strncmp(name, HISTOUT_SUBDIR "/", hlen) == 0)
+			rc = fleetdir_write_hist(&f->fd, h, name + hlen, copy);
+		else if (file_name_ok(name))
+			rc = fleetdir_write(&f->fd, h, name, (const char *const[]){ copy }, 1);
+		else
+			rc = -EPROTO;
+		free(copy);
+	}
+	return rc;
 }
 
 int fleet_after_rep(void *arg, struct gb_bench *b, const struct hist *h)
@@ -377,7 +443,7 @@ int fleet_after_rep(void *arg, struct gb_bench *b, const struct hist *h)
 
 	if (f->lost)
 		return -EIO;
-	rep_message(b, h, &entry, &elen);
+	rep_message(f, b, h, &entry, &elen);
 	if (f->rank == 0) {
 		offs = calloc((size_t)f->size, sizeof(*offs));
 		lens = calloc((size_t)f->size, sizeof(*lens));
@@ -500,8 +566,11 @@ int fleet_finish(struct fleet *f, int run_rc, char *err)
 		snprintf(err, SUITE_ERRLEN, "--fleet: sending the results to rank 0: %s", strerror(-rc));
 	/* What fleet mode itself cost this rank (the figure of the README). */
 	fprintf(stderr, "ipclab: --fleet: rank %d: start-up (MPI_Init, agreeing, first files) %.2f s; "
-		"gathering, writing and waiting for the other hosts after each of %u repetitions %.2f s\n",
+		"gathering, writing and waiting for the other hosts after each of %u repetitions %.2f s",
 		f->rank, (double)f->open_ns / 1e9, f->fd.total, (double)f->step_ns / 1e9);
+	if (f->rank == 0)
+		fprintf(stderr, "; %llu bytes written into the hosts' bench.json", (unsigned long long)f->fd.json_bytes);
+	fputc('\n', stderr);
 	if (!f->lost && fleetnet_barrier() == 0)
 		mpienv_finalize();
 	free_texts(all, f->rank == 0 ? f->size : 0);
@@ -521,5 +590,6 @@ void fleet_free(struct fleet *f)
 	fleetdir_free(&f->fd);
 	if (f->memfd >= 0)
 		close(f->memfd);
+	free(f->files);
 	free(f);
 }

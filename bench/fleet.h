@@ -6,11 +6,16 @@
  *   DIR/fleet.json          the hosts, their folders, how far each got
  *   DIR/FOLDER/bench.json   each host's results (FOLDER: its host name, or
  *                           HOST-rankN when ranks share a host name)
- *   DIR/FOLDER/topology.xml, DIR/FOLDER/describe.json, DIR/FOLDER/hist/
- * Every host's bench.json is rewritten (temporary name, rename) after each
- * repetition with every repetition gathered so far, so a job that ends
- * early (mpirun ends every rank when one dies) keeps them; at the end it is
- * replaced by the host's own whole report, aggregates included. */
+ *   DIR/FOLDER/topology.xml, DIR/FOLDER/describe.json, DIR/FOLDER/hist/,
+ *   and every other file a plain run of the selection writes into --out
+ *   (a matrix case's CSVs), each when the repetition that made it is
+ *   gathered
+ * Every host's bench.json is a whole file after each gathered repetition,
+ * holding every repetition gathered so far (only its ending is rewritten
+ * in place, so the bytes written per repetition are the repetition's,
+ * see fleetdir_add), so a job that ends early (mpirun ends every rank when
+ * one dies) keeps them; at the end it is replaced (temporary name, rename)
+ * by the host's own whole report, aggregates included. */
 #ifndef IPCLAB_FLEET_H
 #define IPCLAB_FLEET_H
 
@@ -49,6 +54,14 @@ int fleet_begin(struct fleet *f, const struct topo *topo, char *err);
  * into its hist/ as a plain run would; then every host waits for the
  * others.  0, or -errno: the run must stop. */
 int fleet_after_rep(void *arg, struct gb_bench *b, const struct hist *h);
+
+/* For suite_case.keep_file (arg: the fleet): a file of this host's
+ * results folder (a plain name there, e.g. a matrix case's CSV; its whole
+ * text) travels to rank 0 with the next fleet_after_rep, which writes it
+ * into DIR/FOLDER/ as a plain run writes it into --out.  0, -EINVAL (a
+ * name that is not a plain file name, or one of the files rank 0 writes
+ * itself) or -ENOMEM. */
+int fleet_keep_file(void *arg, const char *name, const char *text);
 
 /* After runner_run (run_rc: its return): every host's whole report to
  * rank 0, DIR/fleet.json final, MPI finalized.  After an interruption or a

@@ -127,22 +127,121 @@ int fleetdir_manifest(const struct fleet_dir *d, const char *state)
 	return rc;
 }
 
-int fleetdir_write(const struct fleet_dir *d, const struct fleet_host *h, const char *name,
-		      const char *const *parts, int nparts)
+int fleetdir_write(struct fleet_dir *d, struct fleet_host *h, const char *name,
+		   const char *const *parts, int nparts)
 {
 	char dir[PATH_MAX];
 
 	if (snprintf(dir, sizeof(dir), "%s/%s", d->dir, h->folder) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
+	if (strcmp(name, "bench.json") == 0) {
+		if (h->json_fd >= 0)
+			close(h->json_fd); /* the file it named is being replaced */
+		h->json_fd = -1;
+		for (int i = 0; i < nparts; i++)
+			d->json_bytes += strlen(parts[i]);
+	}
 	return write_whole(dir, name, parts, nparts);
 }
 
-/* A host's bench.json from what was gathered: its opening, every
- * repetition so far, the reporter's ending: the library's own format. */
-int fleetdir_write_partial(const struct fleet_dir *d, const struct fleet_host *h)
+/* Rank 0: add one gathered repetition to what it keeps of host h (its
+ * body, joined by GB_JSON_SEP).  0 or -ENOMEM. */
+static int fleetdir_append(struct fleet_host *h, const char *entry, size_t len)
 {
-	return fleetdir_write(d, h, "bench.json",
-			  (const char *const[]){ h->head ? h->head : "", h->body ? h->body : "", GB_JSON_TAIL }, 3);
+	size_t need = h->blen + len + sizeof(GB_JSON_SEP);
+
+	if (need > h->bcap) {
+		size_t cap = h->bcap ? h->bcap : 1 << 16;
+		char *nb;
+
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(h->body, cap);
+		if (!nb)
+			return -ENOMEM;
+		h->body = nb;
+		h->bcap = cap;
+	}
+	if (h->entries) {
+		memcpy(h->body + h->blen, GB_JSON_SEP, sizeof(GB_JSON_SEP) - 1);
+		h->blen += sizeof(GB_JSON_SEP) - 1;
+	}
+	memcpy(h->body + h->blen, entry, len);
+	h->blen += len;
+	h->body[h->blen] = '\0';
+	h->entries++;
+	return 0;
+}
+
+/* A host's bench.json from what was gathered: its opening, every
+ * repetition so far, the reporter's ending: the library's own format.
+ * Then opened again, for fleetdir_add to rewrite its ending in place. */
+int fleetdir_write_partial(struct fleet_dir *d, struct fleet_host *h)
+{
+	const char *parts[] = { h->head ? h->head : "", h->body ? h->body : "", GB_JSON_TAIL };
+	char path[PATH_MAX];
+	int rc = fleetdir_write(d, h, "bench.json", parts, 3);
+
+	if (rc < 0)
+		return rc;
+	if (snprintf(path, sizeof(path), "%s/%s/bench.json", d->dir, h->folder) >= (int)sizeof(path))
+		return 0; /* written whole; the next repetition rewrites it whole again */
+	h->json_fd = open(path, O_WRONLY | O_CLOEXEC);
+	h->json_len = strlen(parts[0]) + strlen(parts[1]) + strlen(parts[2]);
+	return 0;
+}
+
+/* Write all of buf at off.  0 or -errno. */
+static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t w = pwrite(fd, buf, len, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		buf += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+/*
+ * The file ends with GB_JSON_TAIL; the repetition (and the separator before
+ * it) goes where that ending was, with the ending after it, in one pwrite:
+ * the file is whole before it and after it.  Only a SIGKILL or a crash of
+ * the host inside that one write of a few KiB could leave it torn (SIGINT
+ * and SIGTERM are only recorded, and a caught signal does not cut a write
+ * to a regular file short); a temporary name and a rename would rewrite
+ * the whole file after every repetition, O(n^2) bytes over a run.
+ */
+int fleetdir_add(struct fleet_dir *d, struct fleet_host *h, const char *entry, size_t len)
+{
+	const size_t tail = sizeof(GB_JSON_TAIL) - 1;
+	size_t before = h->blen;
+	char *buf;
+	int rc = fleetdir_append(h, entry, len);
+
+	if (rc < 0)
+		return rc;
+	if (h->json_fd < 0 || h->json_len < tail)
+		return fleetdir_write_partial(d, h);
+	/* What fleetdir_append added to the body, then the ending. */
+	len = h->blen - before;
+	buf = malloc(len + tail);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, h->body + before, len);
+	memcpy(buf + len, GB_JSON_TAIL, tail);
+	rc = pwrite_all(h->json_fd, buf, len + tail, (off_t)(h->json_len - tail));
+	free(buf);
+	d->json_bytes += len + tail;
+	if (rc < 0)
+		return fleetdir_write_partial(d, h); /* whole again, from memory */
+	h->json_len += len;
+	return 0;
 }
 
 /* Rank 0: name every host's folder (HOST, or HOST-rankN where ranks share
@@ -207,37 +306,11 @@ int fleetdir_write_hist(const struct fleet_dir *d, const struct fleet_host *h, c
 	return write_whole(dir, name, (const char *const[]){ text }, 1);
 }
 
-/* Rank 0: add one gathered repetition to host h. */
-int fleetdir_append(struct fleet_host *h, const char *entry, size_t len)
-{
-	size_t need = h->blen + len + sizeof(GB_JSON_SEP);
-
-	if (need > h->bcap) {
-		size_t cap = h->bcap ? h->bcap : 1 << 16;
-		char *nb;
-
-		while (cap < need)
-			cap *= 2;
-		nb = realloc(h->body, cap);
-		if (!nb)
-			return -ENOMEM;
-		h->body = nb;
-		h->bcap = cap;
-	}
-	if (h->entries) {
-		memcpy(h->body + h->blen, GB_JSON_SEP, sizeof(GB_JSON_SEP) - 1);
-		h->blen += sizeof(GB_JSON_SEP) - 1;
-	}
-	memcpy(h->body + h->blen, entry, len);
-	h->blen += len;
-	h->body[h->blen] = '\0';
-	h->entries++;
-	return 0;
-}
-
 void fleetdir_free(struct fleet_dir *d)
 {
 	for (int i = 0; d->hosts && i < d->n; i++) {
+		if (d->hosts[i].json_fd >= 0)
+			close(d->hosts[i].json_fd);
 		free(d->hosts[i].head);
 		free(d->hosts[i].body);
 	}

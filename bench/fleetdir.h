@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A folder name: a host name (at most HOST_NAME_MAX) and "-rankN". */
 #define FLEET_FOLDER_MAX (HOST_NAME_MAX + 24)
@@ -20,6 +21,8 @@ struct fleet_host {
 	size_t blen, bcap;
 	unsigned entries;
 	bool whole;                     /* its own whole report arrived */
+	int json_fd;                    /* its bench.json, open for its tail; -1: none */
+	size_t json_len;                /* that file's length */
 };
 
 struct fleet_dir {
@@ -28,6 +31,7 @@ struct fleet_dir {
 	struct fleet_host *hosts;       /* n of them, by rank */
 	unsigned total;                 /* repetitions each host runs */
 	unsigned gathered;              /* repetitions gathered per host */
+	uint64_t json_bytes;            /* bytes written into the hosts' bench.json */
 };
 
 /* Name every host's folder from names (rank i's host name at
@@ -41,22 +45,28 @@ int fleetdir_prepare(struct fleet_dir *d, const char *names, const size_t *offs,
  * early).  0 or -errno. */
 int fleetdir_manifest(const struct fleet_dir *d, const char *state);
 
-/* DIR/FOLDER/name from the parts, in order.  0 or -errno. */
-int fleetdir_write(const struct fleet_dir *d, const struct fleet_host *h, const char *name,
+/* DIR/FOLDER/name from the parts, in order (counted in d->json_bytes
+ * when it is bench.json: then fleetdir_add no longer writes into it).  0
+ * or -errno. */
+int fleetdir_write(struct fleet_dir *d, struct fleet_host *h, const char *name,
 		   const char *const *parts, int nparts);
 
 /* DIR/FOLDER/bench.json from what was gathered of h: its opening, every
- * repetition so far, the reporter's ending.  0 or -errno. */
-int fleetdir_write_partial(const struct fleet_dir *d, const struct fleet_host *h);
+ * repetition so far, the reporter's ending, written whole (temporary name,
+ * rename) and kept open for fleetdir_add.  0 or -errno. */
+int fleetdir_write_partial(struct fleet_dir *d, struct fleet_host *h);
+
+/* Add one gathered repetition (the JSON reporter's object, len bytes) to h
+ * and to its bench.json, which stays a whole file in Google Benchmark's
+ * format: only its ending is rewritten in place, with the repetition in
+ * front of it (one pwrite of the repetition's size, not the file's; a
+ * write that fails rewrites the file whole).  0 or -errno. */
+int fleetdir_add(struct fleet_dir *d, struct fleet_host *h, const char *entry, size_t len);
 
 /* DIR/FOLDER/hist/name (made when missing) holding text: a repetition's
  * histogram as a plain run writes it (histout.h).  name must be a plain
  * file name (-EINVAL otherwise).  0 or -errno. */
 int fleetdir_write_hist(const struct fleet_dir *d, const struct fleet_host *h, const char *name, const char *text);
-
-/* Add one gathered repetition (the JSON reporter's object) to h.  0 or
- * -ENOMEM. */
-int fleetdir_append(struct fleet_host *h, const char *entry, size_t len);
 
 void fleetdir_free(struct fleet_dir *d);
 

@@ -337,6 +337,10 @@ int main(int argc, char **argv)
 		}
 		rf.cfg.after_rep = fleet_after_rep;
 		rf.cfg.after_rep_arg = fleet;
+		for (unsigned i = 0; i < suite.n; i++) { /* a matrix case's CSVs go with its repetition */
+			suite.cases[i].keep_file = fleet_keep_file;
+			suite.cases[i].keep_file_arg = fleet;
+		}
 	} else if (sel->out) {
 		struct stat sb;
 

@@ -5,7 +5,8 @@
  * (matrix_kept, called by the runner between repetitions) the matrices
  * of each pair's p50 and p99, each cell the median over the kept
  * repetitions so far, go to the results folder (through a temporary name
- * and a rename; nothing is printed). */
+ * and a rename; nothing is printed), or in fleet mode to rank 0 with the
+ * repetition (suite_case.keep_file). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,6 +51,30 @@ static int write_file(const char *dir, const char *name, int (*what)(FILE *, con
 		rc = -errno;
 	if (rc < 0)
 		unlink(tmp);
+	return rc;
+}
+
+/* One CSV of case c: into its results folder, or (fleet mode) to
+ * c->keep_file as text. */
+static int put_file(const struct suite_case *c, const char *name, int (*what)(FILE *, const void *),
+		    const void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+	int rc;
+
+	if (!c->keep_file)
+		return write_file(c->out_dir, name, what, arg);
+	m = open_memstream(&text, &len);
+	if (!m)
+		return -ENOMEM;
+	rc = what(m, arg);
+	if (fclose(m) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = c->keep_file(c->keep_file_arg, name, text);
+	free(text);
 	return rc;
 }
 
@@ -218,7 +243,7 @@ void matrix_kept(struct suite_case *c, struct gb_bench *b)
 		matrix_reps_drop(&m->reps);
 		return;
 	}
-	if (matrix_reps_keep(&m->reps) < 0 || !c->out_dir)
+	if (matrix_reps_keep(&m->reps) < 0 || (!c->out_dir && !c->keep_file))
 		return;
 	/* Every kept repetition rewrites the CSVs: the medians so far. */
 	v = malloc(2 * (size_t)m->npairs * sizeof(*v));
@@ -230,20 +255,20 @@ void matrix_kept(struct suite_case *c, struct gb_bench *b)
 			 ipc_wait_name(c->spec.wait), s == MATRIX_P50 ? "p50" : "p99");
 		rc = matrix_reps_median(&m->reps, (enum matrix_stat)s, v + s * m->npairs);
 		if (rc == 0)
-			rc = write_file(c->out_dir, name, csv_values, &a);
+			rc = put_file(c, name, csv_values, &a);
 	}
 	if (rc == 0) {
 		struct csv_arg a = { .pus = m->pus, .npus = m->npus, .topo = c->spec.topo };
 
 		snprintf(name, sizeof(name), "matrix-classes.csv");
-		rc = write_file(c->out_dir, name, csv_classes, &a);
+		rc = put_file(c, name, csv_classes, &a);
 	}
 	free(v);
 	if (rc < 0) {
 		/* The repetition fails: it is not counted either. */
 		m->reps.kept--;
-		snprintf(msg, sizeof(msg), "failed: writing %.100s in %.200s: %.100s", name, c->out_dir,
-			 strerror(-rc));
+		snprintf(msg, sizeof(msg), "failed: writing %.100s in %.200s: %.100s", name,
+			 c->out_dir ? c->out_dir : "the fleet folder", strerror(-rc));
 		gb_last_fail(b, msg);
 	}
 }

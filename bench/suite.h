@@ -91,6 +91,11 @@ struct suite_case {
 	const char *out_dir;        /* the results folder (matrix CSVs); NULL: none */
 	struct matrix_case *matrix; /* matrixrun.c: a matrix case's pairs and kept
 				       repetitions; NULL until its first call */
+	/* Fleet mode (fleet.h): where a file of the results folder goes
+	 * instead of out_dir (name: a plain file name there; text: the whole
+	 * file).  0 or -errno.  NULL: into out_dir. */
+	int (*keep_file)(void *arg, const char *name, const char *text);
+	void *keep_file_arg;
 };
 
 struct suite {

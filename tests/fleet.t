@@ -70,7 +70,7 @@ class Job:
 	session files and ipclab's private directories); each rank writes its
 	pid to the session folder before it execs ipclab."""
 
-	def __init__(self, out, *args, min_time="0.01", reps=REPS):
+	def __init__(self, out, *args, min_time="0.01", reps=REPS, selection=SELECTION):
 		self.session = tempfile.mkdtemp(prefix="ipclab-fleet-test-")
 		self.out = out
 		env = dict(os.environ, TMPDIR=self.session, OMPI_MCA_btl="self,vader,tcp")
@@ -81,7 +81,7 @@ class Job:
 			cmd.append("--allow-run-as-root")  # see the top of this file
 		wrap = ['/bin/sh', '-c', 'echo $$ > "$TMPDIR/rank$OMPI_COMM_WORLD_RANK.pid"; exec "$@"', 'sh']
 		self.shm_before = set(os.listdir("/dev/shm"))
-		self.p = subprocess.Popen(cmd + wrap + [IPCLAB, "--fleet"] + SELECTION + [
+		self.p = subprocess.Popen(cmd + wrap + [IPCLAB, "--fleet"] + selection + [
 			"--benchmark_min_time=%s" % min_time, "--benchmark_repetitions=%d" % reps,
 			"--out=%s" % out] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 			text=True, env=env, stdin=subprocess.DEVNULL)
@@ -274,6 +274,89 @@ def test_two_hosts():
 		shutil.rmtree(work, ignore_errors=True)
 
 
+# A selection with a matrix case (it writes CSVs into the results folder
+# besides bench.json, topology.xml, describe.json and hist/), and enough
+# repetitions that rewriting bench.json whole after each would write
+# several times its final size.
+MATRIX_SELECTION = ["--impl=pipe", "--scenario=matrix,pingpong", "--size=64", "--wait=spin",
+		    "--no-perf", "--no-sentinel", "--seed=7"]
+MATRIX_REPS = 8
+_matrix_job = {}
+
+
+def files_under(d):
+	return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+
+
+def matrix_job():
+	"""One plain run and one fleet run (2 ranks) of MATRIX_SELECTION, made
+	once for the tests that read them: {work, plain, out, folders, log}."""
+	if _matrix_job:
+		return _matrix_job
+	work = tempfile.mkdtemp(prefix="ipclab-fleet-test-")
+	plain, out = os.path.join(work, "plain"), os.path.join(work, "fleet")
+	r = subprocess.run([IPCLAB] + MATRIX_SELECTION + ["--benchmark_min_time=0.01",
+			   "--benchmark_repetitions=%d" % MATRIX_REPS, "--out=%s" % plain], capture_output=True,
+			   text=True, timeout=JOB_TIMEOUT_S, stdin=subprocess.DEVNULL)
+	assert r.returncode == 0, "plain run: exit %d: %s" % (r.returncode, r.stderr)
+	job = Job(out, reps=MATRIX_REPS, selection=MATRIX_SELECTION)
+	try:
+		pids = [job.rank_pid(0), job.rank_pid(1)]
+		rc, log = job.wait()
+		for l in log.splitlines():
+			if l.startswith(("ipclab:", "mpirun")):
+				print("# " + l)
+		assert rc == 0, "mpirun exited %d" % rc
+		job.check_nothing_left(pids)
+	finally:
+		job.cleanup()
+	_matrix_job.update(work=work, plain=plain, out=out, log=log,
+			   folders=["%s-rank0" % host_folder(), "%s-rank1" % host_folder()])
+	return _matrix_job
+
+
+@T.test("fleet: each host's folder holds every file a plain run of the same selection writes into --out (bench.json, topology.xml, describe.json, hist/, a matrix case's CSVs)")
+def test_same_files_as_plain():
+	why = why_skipped()
+	if why:
+		raise tap.Skip(why)
+	j = matrix_job()
+	want = files_under(j["plain"])
+	assert any(f.startswith("matrix-") and f.endswith(".csv") for f in want), "the plain run wrote no CSV: %s" % want
+	for folder in j["folders"]:
+		d = os.path.join(j["out"], folder)
+		got = files_under(d)
+		assert got == want, "%s holds %s, a plain run %s" % (folder, got, want)
+		for f in want:
+			if not f.endswith(".csv"):
+				continue
+			with open(os.path.join(j["plain"], f)) as a, open(os.path.join(d, f)) as b:
+				pa, pb = a.read().splitlines(), b.read().splitlines()
+			# The same rows and columns (the values are each host's own).
+			assert [l.split(",")[0] for l in pa] == [l.split(",")[0] for l in pb] and pa[0] == pb[0], \
+				"%s/%s: %s, plain: %s" % (folder, f, pb, pa)
+		_, reps = runs_of(os.path.join(d, "bench.json"))
+		assert all(n == MATRIX_REPS for n in reps.values()) and len(reps) == 2, "%s: %s" % (folder, reps)
+
+
+@T.test("fleet: rank 0 writes each gathered repetition into bench.json once (its ending rewritten in place), not the whole file after every repetition")
+def test_bench_json_bytes():
+	why = why_skipped()
+	if why:
+		raise tap.Skip(why)
+	j = matrix_job()
+	m = re.search(r"rank 0: .*; (\d+) bytes written into the hosts' bench.json", j["log"])
+	assert m, "rank 0 did not say how many bytes it wrote into bench.json"
+	wrote = int(m.group(1))
+	final = sum(os.path.getsize(os.path.join(j["out"], f, "bench.json")) for f in j["folders"])
+	print("# %d bytes written for %d bytes of bench.json at the end (%.2f x)" % (wrote, final, wrote / final))
+	# Each host's file is written: its opening and ending once, every
+	# repetition once, then its own whole report (aggregates included)
+	# once: under 3 x the final size.  Rewriting the gathered file after
+	# each of the 2 x MATRIX_REPS repetitions writes about 9 x.
+	assert wrote < 3 * final, "%d bytes written for %d bytes of bench.json (%.1f x)" % (wrote, final, wrote / final)
+
+
 @T.test("fleet: ranks that select other cases: exit 2, one line naming the rank that differs, nothing created")
 def test_other_selection():
 	why = why_skipped()
@@ -360,4 +443,8 @@ def test_rank_killed():
 
 
 if __name__ == "__main__":
-	sys.exit(T.run())
+	try:
+		sys.exit(T.run())
+	finally:
+		if _matrix_job:
+			shutil.rmtree(_matrix_job["work"], ignore_errors=True)
