@@ -105,6 +105,15 @@ struct pool_cfg {
 
 struct pool;
 
+/* --workers=mpi (pool_mpi.c), while an MPI worker runs a round: wl_tick
+ * (workload.h) calls this every POOL_BEAT_TICKS ticks with the worker's
+ * progress, so that the worker's rank can tell rank 0 it is moving (a
+ * heartbeat: a rank cannot be read from another host's memory).  NULL in
+ * every other process and outside those rounds.  Per process by nature
+ * (one MPI worker per rank, on the thread that calls MPI), so a global. */
+#define POOL_BEAT_TICKS 64u
+extern void (*pool_beat)(uint64_t progress);
+
 /* 0 or -errno with reason (POOL_ERRLEN).  On error nothing is left: every
  * child forked is killed and reaped. */
 int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason);

@@ -9,6 +9,8 @@
  *                           (its slot), STOPPED
  *   both ways               SYNC (pool_sync: every worker to rank 0, then
  *                           rank 0 to every worker)
+ *   worker rank -> rank 0   BEAT, inside a round: its progress, at most one
+ *                           per beat interval (pool_beat, from wl_tick)
  * Each is one packet: a header (op, rc, the reporting rank's CPU, pid,
  * host and error line) and a payload.  Every wait polls (MPI_Test or
  * MPI_Iprobe, spinning briefly, then naps that grow to PM_NAP_MAX_NS) and
@@ -19,8 +21,19 @@
  * "broken": later MPI cases fail at once with the reason, and
  * pool_mpi_finish() tells the caller not to finalize.
  *
- * State: the broken flag is per process by nature (it is a fact about the
- * MPI job this process is part of), so it is file scope.
+ * A round's watchdog is the forked pool's stall rule (pool.c): the round
+ * fails when no worker made progress for timeout_ms.  Worker ranks cannot
+ * be read from rank 0, so each sends a heartbeat while it moves: wl_tick
+ * calls pool_beat every POOL_BEAT_TICKS ticks, which reads the clock and,
+ * once per beat interval (a few per timeout), posts a small MPI_Isend of
+ * its progress and its time into the round (completed by MPI_Test at the
+ * next beat, never waited for inside the round).  Rank 0 drains the beats
+ * while it waits for the round's slots and places each at its round's
+ * start plus that time; its own worker's ticks are noted the same way.
+ *
+ * State: the broken flag and the heartbeat are per process by nature (a
+ * fact about the MPI job this process is part of; one worker per rank,
+ * on the thread that calls MPI), so they are file scope.
  *
  * Why this file is long: the two sides of one protocol (rank 0's start,
  * round and stop; every other rank's serve loop) answer each other message
@@ -43,6 +56,8 @@
 #include "sig.h"
 #include "topo.h"
 
+void (*pool_beat)(uint64_t progress);
+
 #ifdef IPCLAB_HAVE_MPI
 #include <mpi.h>
 
@@ -50,6 +65,7 @@
 #define PM_TAG_CMD 11
 #define PM_TAG_REPLY 12
 #define PM_TAG_SYNC 13
+#define PM_TAG_BEAT 14
 
 /* Polling: spin this long, then nap, doubling up to the cap (an idle rank
  * between cases wakes 1000 times a second; a waiting one answers within
@@ -60,10 +76,15 @@
 /* pool_sync's barrier naps at most this long: the start of a timed round
  * is aligned within it. */
 #define PM_SYNC_NAP_MAX_NS 20000ull
-/* A round's gather waits timeout_ms times this for the other ranks: they
- * cannot report progress while they run, so this is a hang limit, not a
- * stall limit. */
-#define PM_ROUND_FACTOR 6u
+/* Heartbeats per round timeout: a moving worker rank beats this often, so
+ * rank 0 knows of its progress within a fraction of the stall limit; the
+ * limit rank 0 applies is the timeout plus PM_BEAT_SLACK intervals (the
+ * beat a rank last sent may be up to one interval older than its last
+ * progress, and a rank whose peer failed needs a moment to fail its own
+ * round by the channel's timeout and say so). */
+#define PM_BEATS_PER_TIMEOUT 8u
+#define PM_BEAT_SLACK 2u
+#define PM_BEAT_MIN_NS 1000000ull
 #define PM_DEFAULT_TIMEOUT_MS 10000u
 /* The channel table: every worker's export lines (about 100 bytes per
  * channel; a case has at most as many channels as workers, up to
@@ -83,6 +104,8 @@ struct pm_hdr {
 	int32_t ran_on;
 	int32_t pid;
 	uint64_t len;           /* payload bytes after the header */
+	uint64_t round;         /* ROUND: the round's number (its beats carry it) */
+	uint64_t beat_ns;       /* ROUND: the heartbeat interval */
 	char host[PM_HOSTLEN];
 	char err[POOL_ERRLEN];
 };
@@ -91,6 +114,29 @@ static struct {
 	int broken;
 	char why[POOL_ERRLEN];
 } pm_job;
+
+/* A heartbeat: a worker rank is moving in round `round`, elapsed_ns after
+ * it began it, with this much progress. */
+struct pm_beat_msg {
+	uint64_t round, elapsed_ns, progress;
+};
+
+/* This process's heartbeat while its worker runs a round (pool_beat). */
+static struct {
+	bool send;              /* a worker rank: send beats; rank 0: only note */
+	uint64_t round, start_ns, every_ns, next_ns;
+	uint64_t last_ns;       /* the last tick noted (0: none yet) */
+	struct pm_beat_msg msg; /* the beat in flight (req) */
+	MPI_Request req;
+} pm_hb = { .req = MPI_REQUEST_NULL };
+
+/* What rank 0 knows of a round's progress while it gathers the slots. */
+struct pm_stall {
+	uint64_t round, t0_ns;  /* the round, and when rank 0 began it */
+	uint64_t last_ns;       /* the latest progress any worker reported */
+	uint64_t limit_ns;      /* stalled: no progress for this long */
+	unsigned timeout_ms;    /* what the user gave (for the reason) */
+};
 
 struct pool_mpi {
 	struct pool_cfg cfg;
@@ -104,6 +150,7 @@ struct pool_mpi {
 	bool affinity_saved;
 	char (*host)[PM_HOSTLEN]; /* each worker's host */
 	bool *open;             /* worker rank holds the case (until STOPPED) */
+	uint64_t round, beat_ns; /* the round running, and its heartbeat interval */
 };
 
 static void pm_break(const char *why)
@@ -150,6 +197,86 @@ static int pm_wait(MPI_Request *req, uint64_t deadline_ns, uint64_t nap_max)
 	}
 }
 
+/* pool_beat while a round runs: called every POOL_BEAT_TICKS ticks; at
+ * most once per interval it notes the time and, on a worker rank, posts
+ * the beat (the one before must have left: MPI_Test, never a wait). */
+static void pm_beat(uint64_t progress)
+{
+	uint64_t now = clk_now_ns();
+	int done = 1;
+
+	if (now < pm_hb.next_ns)
+		return;
+	pm_hb.next_ns = now + pm_hb.every_ns;
+	pm_hb.last_ns = now;
+	if (!pm_hb.send)
+		return;
+	if (pm_hb.req != MPI_REQUEST_NULL)
+		MPI_Test(&pm_hb.req, &done, MPI_STATUS_IGNORE);
+	if (!done)
+		return;
+	pm_hb.msg = (struct pm_beat_msg){ .round = pm_hb.round, .elapsed_ns = now - pm_hb.start_ns,
+					  .progress = progress };
+	MPI_Isend(&pm_hb.msg, (int)sizeof(pm_hb.msg), MPI_BYTE, 0, PM_TAG_BEAT, MPI_COMM_WORLD, &pm_hb.req);
+}
+
+static void pm_beat_begin(uint64_t round, uint64_t every_ns, bool send)
+{
+	pm_hb.send = send;
+	pm_hb.round = round;
+	pm_hb.start_ns = clk_now_ns();
+	pm_hb.every_ns = every_ns ? every_ns : PM_BEAT_MIN_NS;
+	pm_hb.next_ns = pm_hb.start_ns + pm_hb.every_ns;
+	pm_hb.last_ns = 0;
+	pool_beat = pm_beat;
+}
+
+/* The round is over: no more beats; the last one leaves before the slot
+ * does (polled).  0, or -EINTR on a signal. */
+static int pm_beat_end(void)
+{
+	pool_beat = NULL;
+	if (pm_hb.req == MPI_REQUEST_NULL)
+		return 0;
+	return pm_wait(&pm_hb.req, 0, PM_NAP_MAX_NS);
+}
+
+/* Rank 0: take every beat that arrived; those of st's round move its last
+ * progress (NULL st: only drop them, e.g. a round's late beats). */
+static void pm_beats_drain(struct pm_stall *st)
+{
+	for (;;) {
+		struct pm_beat_msg b;
+		MPI_Status ps;
+		int flag = 0, count = 0;
+
+		MPI_Iprobe(MPI_ANY_SOURCE, PM_TAG_BEAT, MPI_COMM_WORLD, &flag, &ps);
+		if (!flag)
+			return;
+		MPI_Get_count(&ps, MPI_BYTE, &count);
+		if (count != (int)sizeof(b)) { /* not a beat of this build: taken and dropped */
+			unsigned char *junk = malloc(count > 0 ? (size_t)count : 1);
+
+			if (!junk)
+				return;
+			MPI_Recv(junk, count, MPI_BYTE, ps.MPI_SOURCE, PM_TAG_BEAT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+			free(junk);
+			continue;
+		}
+		MPI_Recv(&b, (int)sizeof(b), MPI_BYTE, ps.MPI_SOURCE, PM_TAG_BEAT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		if (st && b.round == st->round) {
+			/* The worker began the round after rank 0 did: this
+			 * places its progress no later than it was. */
+			uint64_t at = st->t0_ns + b.elapsed_ns, now = clk_now_ns();
+
+			if (at > now)
+				at = now;
+			if (at > st->last_ns)
+				st->last_ns = at;
+		}
+	}
+}
+
 /* Send one packet (header + payload) and wait until it left. */
 static int pm_send(int dest, int tag, struct pm_hdr *h, const void *payload, size_t len,
 		   uint64_t deadline_ns)
@@ -174,8 +301,8 @@ static int pm_send(int dest, int tag, struct pm_hdr *h, const void *payload, siz
 /* Receive one packet from src: header into h, payload into *payload
  * (malloc'ed, NUL-terminated, caller frees; may be NULL when not wanted).
  * 0, -ETIMEDOUT, -EINTR, -EPROTO (short packet), -ENOMEM. */
-static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
-		   uint64_t deadline_ns, uint64_t nap_max)
+static int pm_recv_stall(int src, int tag, struct pm_hdr *h, unsigned char **payload,
+			 uint64_t deadline_ns, uint64_t nap_max, struct pm_stall *stall)
 {
 	uint64_t t0 = clk_now_ns(), nap = PM_NAP_MIN_NS;
 	MPI_Status st;
@@ -188,6 +315,10 @@ static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
 		MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
 		if (flag)
 			break;
+		if (stall) { /* the deadline moves with the workers' progress */
+			pm_beats_drain(stall);
+			deadline_ns = stall->last_ns + stall->limit_ns;
+		}
 		rc = pm_idle(t0, &nap, nap_max, deadline_ns);
 		if (rc)
 			return rc;
@@ -215,6 +346,13 @@ static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
 	} else
 		free(buf);
 	return 0;
+}
+
+/* pm_recv_stall with a fixed deadline. */
+static int pm_recv(int src, int tag, struct pm_hdr *h, unsigned char **payload,
+		   uint64_t deadline_ns, uint64_t nap_max)
+{
+	return pm_recv_stall(src, tag, h, payload, deadline_ns, nap_max, NULL);
 }
 
 static void pm_hdr_init(struct pm_hdr *h, enum pm_op op)
@@ -294,6 +432,8 @@ static int pm_stop_all(struct pool_mpi *m, unsigned timeout_ms, char *reason, bo
 			err_line(reason, POOL_ERRLEN, "worker %u (rank %u on %s): %s", r, r, h.host, h.err);
 		}
 	}
+	if (!pm_job.broken)
+		pm_beats_drain(NULL); /* every rank stopped: its last beats came first */
 	if (m->affinity_saved)
 		sched_setaffinity(0, sizeof(m->saved_affinity), &m->saved_affinity);
 	m->affinity_saved = false;
@@ -309,18 +449,38 @@ static void pm_free(struct pool_mpi *m)
 	free(m);
 }
 
+/* Rank r stalled (stall's rule, see the top of this file): the job is
+ * broken from now on. */
+static int pm_stalled(struct pool_mpi *m, unsigned r, const struct pm_stall *st, char *reason)
+{
+	char why[POOL_ERRLEN];
+	uint64_t quiet = clk_now_ns() - st->last_ns;
+
+	snprintf(why, sizeof(why), "worker %u (rank %u on %s): watchdog: round made no progress for %u ms "
+		 "(no worker reported any for %llu ms; worker %u has not finished)", r, r,
+		 m->host[r][0] ? m->host[r] : "?", st->timeout_ms, (unsigned long long)(quiet / NS_PER_MS), r);
+	pm_break(why);
+	err_line(reason, POOL_ERRLEN, "%s", why);
+	return -ETIMEDOUT;
+}
+
 /* Gather one reply of op from every worker rank; the first failure is
- * returned with reason; replies with rc != 0 too. */
-static int pm_gather(struct pool_mpi *m, enum pm_op op, const char *step, uint64_t deadline,
-		     char *table, size_t *used, int *ran_on, pid_t *pid, char *reason)
+ * returned with reason; replies with rc != 0 too.  With stall, the wait
+ * for each ends when no worker made progress for its limit (heartbeats),
+ * not at deadline. */
+static int pm_gather_stall(struct pool_mpi *m, enum pm_op op, const char *step, uint64_t deadline,
+			   char *table, size_t *used, int *ran_on, pid_t *pid, char *reason,
+			   struct pm_stall *stall)
 {
 	int first = 0;
 
 	for (unsigned r = 1; r < m->n; r++) {
 		unsigned char *pl = NULL;
 		struct pm_hdr h;
-		int rc = pm_recv((int)r, PM_TAG_REPLY, &h, &pl, deadline, PM_NAP_MAX_NS);
+		int rc = pm_recv_stall((int)r, PM_TAG_REPLY, &h, &pl, deadline, PM_NAP_MAX_NS, stall);
 
+		if (rc == -ETIMEDOUT && stall)
+			return first ? first : pm_stalled(m, r, stall, reason);
 		if (rc)
 			return first ? first : pm_lost(m, r, step, rc, reason);
 		snprintf(m->host[r], PM_HOSTLEN, "%s", h.host);
@@ -366,6 +526,12 @@ static int pm_gather(struct pool_mpi *m, enum pm_op op, const char *step, uint64
 	return first;
 }
 
+static int pm_gather(struct pool_mpi *m, enum pm_op op, const char *step, uint64_t deadline,
+		     char *table, size_t *used, int *ran_on, pid_t *pid, char *reason)
+{
+	return pm_gather_stall(m, op, step, deadline, table, used, ran_on, pid, reason, NULL);
+}
+
 /* Send op (payload) to every worker rank. */
 static int pm_scatter(struct pool_mpi *m, enum pm_op op, const void *payload, size_t len,
 		      uint64_t deadline, const char *step, char *reason)
@@ -375,6 +541,8 @@ static int pm_scatter(struct pool_mpi *m, enum pm_op op, const void *payload, si
 		int rc;
 
 		pm_hdr_init(&h, op);
+		h.round = m->round;
+		h.beat_ns = m->beat_ns;
 		rc = pm_send((int)r, PM_TAG_CMD, &h, payload, len, deadline);
 		if (rc)
 			return pm_lost(m, r, step, rc, reason);
@@ -471,14 +639,28 @@ int pool_mpi_start(struct pool_mpi **out, const struct pool_cfg *cfg, void *cmd,
 
 int pool_mpi_round(struct pool_mpi *m, unsigned timeout_ms, char *reason)
 {
-	uint64_t deadline = pm_deadline(timeout_ms);
+	uint64_t limit = (uint64_t)(timeout_ms ? timeout_ms : PM_DEFAULT_TIMEOUT_MS) * NS_PER_MS;
+	struct pm_stall st = { .round = ++m->round, .t0_ns = clk_now_ns(),
+			       .timeout_ms = timeout_ms ? timeout_ms : PM_DEFAULT_TIMEOUT_MS };
+	char gerr[POOL_ERRLEN] = "";
 	int rc, r2;
 
-	rc = pm_scatter(m, PM_ROUND, m->w0.cmd, m->cfg.cmd_size, deadline, "round", reason);
+	m->beat_ns = limit / PM_BEATS_PER_TIMEOUT > PM_BEAT_MIN_NS ? limit / PM_BEATS_PER_TIMEOUT : PM_BEAT_MIN_NS;
+	st.last_ns = st.t0_ns;
+	st.limit_ns = limit + PM_BEAT_SLACK * m->beat_ns;
+	rc = pm_scatter(m, PM_ROUND, m->w0.cmd, m->cfg.cmd_size, pm_deadline(timeout_ms), "round", reason);
 	if (rc)
 		return rc;
 	m->w0_err[0] = '\0';
+	pm_beat_begin(m->round, m->beat_ns, false); /* worker 0's ticks, noted */
 	rc = m->cfg.round(&m->w0);
+	pm_beat_end();
+	/* Worker 0's progress: its last tick noted, or its end when it
+	 * finished (a failed round ended without progress). */
+	if (pm_hb.last_ns > st.last_ns)
+		st.last_ns = pm_hb.last_ns;
+	if (!rc)
+		st.last_ns = clk_now_ns();
 	if (rc) {
 		if (!m->w0_err[0])
 			snprintf(m->w0_err, POOL_ERRLEN, "%s", strerror(rc < 0 ? -rc : EIO));
@@ -486,10 +668,15 @@ int pool_mpi_round(struct pool_mpi *m, unsigned timeout_ms, char *reason)
 		rc = rc > 0 ? -rc : rc;
 	}
 	/* The other ranks' slots, also after worker 0 failed (they may have
-	 * finished, or be stuck waiting for it: then the job is lost). */
-	deadline = pm_deadline((timeout_ms ? timeout_ms : PM_DEFAULT_TIMEOUT_MS) * PM_ROUND_FACTOR);
-	r2 = pm_gather(m, PM_DONE, "round", deadline, NULL, NULL, NULL, NULL,
-		       rc ? (char[POOL_ERRLEN]){ 0 } : reason);
+	 * finished, or be stuck waiting for it: they fail by the channel's
+	 * timeout, or else the job is lost), while their heartbeats say they
+	 * move: the forked pool's stall rule. */
+	r2 = pm_gather_stall(m, PM_DONE, "round", 0, NULL, NULL, NULL, NULL, rc ? gerr : reason, &st);
+	if (rc && r2 == -ETIMEDOUT && gerr[0]) {
+		size_t o = strlen(reason);
+
+		snprintf(reason + o, POOL_ERRLEN - o, "; then %s", gerr);
+	}
 	return rc ? rc : r2;
 }
 
@@ -619,10 +806,13 @@ static int pm_serve_case(const struct pool_mpi_host *hst, const void *blob, size
 			free(pl);
 			pl = NULL;
 			err[0] = '\0';
+			pm_beat_begin(h.round, h.beat_ns, true); /* rank 0 hears of its progress */
 			rc = set_up ? cfg.round(&w) : -EIO;
+			jrc = pm_beat_end();
 			if (rc && !err[0])
 				snprintf(err, sizeof(err), "%s", strerror(rc < 0 ? -rc : EIO));
-			jrc = pm_reply(PM_DONE, rc > 0 ? -rc : rc, err, slot, cfg.slot_size);
+			if (!jrc)
+				jrc = pm_reply(PM_DONE, rc > 0 ? -rc : rc, err, slot, cfg.slot_size);
 		}
 	}
 	if (!jrc && h.op != PM_STOP)

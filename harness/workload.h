@@ -164,10 +164,13 @@ struct wl_slot {
 };
 
 /* Tell the parent's watchdog this worker is moving (one relaxed store to its
- * own slot line). */
+ * own slot line; an MPI worker's rank also sends a heartbeat now and then,
+ * see pool_beat). */
 static inline void wl_tick(struct wl_slot *out, uint64_t v)
 {
 	__atomic_store_n(&out->progress, v, __ATOMIC_RELAXED);
+	if (__builtin_expect(v % POOL_BEAT_TICKS == 0, 0) && pool_beat)
+		pool_beat(v);
 }
 
 /* The command of one round, as workers see it (pool_worker.cmd). */

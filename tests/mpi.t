@@ -21,6 +21,8 @@
 #     checked, and a worker rank killed mid-case in each (block waits): no
 #     shm name and no SysV object is left (the jobs run in a private IPC
 #     namespace when root, where every SysV id is the job's own);
+#     a worker rank stopped mid-case (SIGSTOP): its heartbeats stop, rank 0
+#     fails the case by the round's stall rule, the job ends, nothing left;
 #   - --workers=mpi without mpirun: exit 2 and one line saying how.
 # Skipped, saying why, when MPI was not built.
 #
@@ -539,6 +541,85 @@ def kill_mid_case(out, session, impl="mpi", waits="spin,hybrid", pids=None):
 			p.wait()
 		raise
 	return p.returncode, text.decode(errors="replace"), killed, second
+
+
+# The stopped-rank test's --timeout (seconds): the stall limit of a round.
+# Rank 0's own worker fails its receive after this long, then the round's
+# watchdog judges rank 1 by its heartbeats (the old hang limit was 6x).
+STOP_TIMEOUT_S = 3
+# Its repetitions' timed round lasts --benchmark_min_time (4 s); the rounds
+# that size it take well under a second.  Rank 1 is stopped this long after
+# the case's progress line: inside that round (stopped between two rounds,
+# rank 0's send of the next round's command is what times out instead).
+STOP_MIN_TIME_S = 4
+STOP_DELAY_S = 1.5
+
+
+@T.test("mpi: ranks as workers: a worker rank SIGSTOPped mid-case fails that case by the forked pool's stall rule (its heartbeats stop: no progress for --timeout), not a hang limit; the job ends; nothing left")
+def test_workers_rank_stopped():
+	why = why_no_workers()
+	if why:
+		raise tap.Skip(why)
+	shm, mq = set(os.listdir("/dev/shm")), listing("/dev/mqueue")
+	with tempfile.TemporaryDirectory(prefix="ipclab-mpi-out-") as d:
+		out = os.path.join(d, "out")
+		session = tempfile.mkdtemp(prefix="ipclab-mpi-test-")
+		try:
+			rc, text, stopped, took = stop_mid_case(out, session)
+			show(text)
+			print("# rank 1 SIGSTOPped; rank 0 went on %.1f s later (--timeout=%d)" % (took, STOP_TIMEOUT_S))
+			assert rc != 0, "mpirun exited 0 although rank 1 was lost"
+			rows = [b for b in bench(out) if b.get("run_type") == "iteration"]
+			assert rows, "rank 0 kept nothing"
+			err = rows[0].get("error_message", "")
+			assert err.startswith("failed: ") and "worker 1 (rank 1 on " in err and "made no progress for %d ms" % (
+				STOP_TIMEOUT_S * 1000) in err, "the stopped rank's case: %r" % err
+			nothing_left(session, shm, b"ipclab", ("--out=" + out).encode(), mq)
+		finally:
+			shutil.rmtree(session, ignore_errors=True)
+
+
+def stop_mid_case(out, session):
+	"""One case (pingpong over mpi, spin) of two repetitions: SIGSTOP rank
+	1 STOP_DELAY_S into the first.  (rc, output, stopped pid,
+	seconds from the stop until rank 0 started the next repetition)."""
+	marker = "--out=" + out
+	cmd = mpirun_cmd() + [IPCLAB] + WORKER_FLAGS[:2] + ["--impl=mpi", "--size=64", "--wait=spin",
+		"--cpus=0,1", "--no-sentinel", "--no-perf", "--order=sequential", "--benchmark_repetitions=2",
+		"--benchmark_min_time=%d" % STOP_MIN_TIME_S, "--timeout=%d" % STOP_TIMEOUT_S, marker]
+	p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=mpi_env(session),
+			     stdin=subprocess.DEVNULL)
+	text, stopped, t_stop, took = b"", None, None, None
+	deadline = time.monotonic() + JOB_TIMEOUT_S
+	try:
+		while time.monotonic() < deadline:
+			c = p.stderr.read(1)
+			if not c:
+				break
+			text += c
+			if stopped is None and b"[1/2] pingpong/mpi/" in text:
+				time.sleep(STOP_DELAY_S)
+				stopped = rank_pid(1, marker.encode())
+				assert stopped, "rank 1 not found"
+				os.kill(stopped, signal.SIGSTOP)
+				t_stop = time.monotonic()
+			if took is None and t_stop is not None and b"[2/2] " in text:
+				took = time.monotonic() - t_stop
+		text += p.stderr.read()
+		p.wait(timeout=max(1, deadline - time.monotonic()))
+	except (subprocess.TimeoutExpired, AssertionError):
+		p.terminate()
+		try:
+			p.wait(timeout=TERM_GRACE_S)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.wait()
+		raise
+	finally:
+		if stopped and os.path.exists("/proc/%d" % stopped) and p.returncode is None:
+			os.kill(stopped, signal.SIGCONT)
+	assert stopped, "the case never started"
+	return p.returncode, text.decode(errors="replace"), stopped, took if took is not None else float("nan")
 
 
 def check_kept(rc, text, killed, second, out):
