@@ -390,7 +390,8 @@ static void rep_message(struct fleet *f, struct gb_bench *b, const struct hist *
 		fputc('\0', m);
 		hist_print_hgrm(h, m);
 	}
-	fwrite(f->files, 1, f->flen, m);
+	if (f->flen)
+		fwrite(f->files, 1, f->flen, m);
 	f->flen = 0;
 	if (fclose(m) != 0) {
 		free(*msg);
