@@ -1,7 +1,8 @@
 /* fleetdir.c - fleet mode, rank 0's side: the fleet folder DIR (see
  * fleet.h): each host's folder name, the refusal of a folder that holds
  * results, DIR/fleet.json, and each host's files, every one written to a
- * temporary name and renamed. */
+ * temporary name and renamed, but for the repetitions added to a host's
+ * bench.json (fleetdir_add: in place, before its ending). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,6 +1,8 @@
 /* fleetdir.h - fleet mode, rank 0's side: the fleet folder (fleet.h says
  * what is in it).  Every file is written to a temporary name and renamed,
- * so a job that ends at any moment leaves whole files only. */
+ * so a job that ends at any moment leaves whole files only; a host's
+ * bench.json between two repetitions is the exception (fleetdir_add: its
+ * ending is rewritten in place, in one write of the repetition's size). */
 #ifndef IPCLAB_FLEETDIR_H
 #define IPCLAB_FLEETDIR_H
 

@@ -7,8 +7,12 @@
 # selected cases and repetitions, the fleet report has a host column, a
 # second run into the same DIR is refused, and nothing is left behind; a
 # rank SIGKILLed mid-run ends the job, leaves no process or IPC object,
-# and every repetition gathered before is kept.  Without mpirun: exit 2
-# with how to launch.  Skipped, saying why, when MPI was not built.
+# and every repetition gathered before is kept.  A selection with a
+# matrix case: each host's folder holds the same files as a plain run's
+# --out (its CSVs included), and rank 0 wrote each repetition into
+# bench.json once (under 3 x the final size, not about 9 x).  Without
+# mpirun: exit 2 with how to launch.  Skipped, saying why, when MPI was not
+# built.
 #
 # Root: make test runs as root on the project's machines, and Open MPI
 # refuses to start as root unless told; --allow-run-as-root is passed here,
