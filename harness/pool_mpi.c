@@ -37,8 +37,9 @@
  *
  * Why this file is long: the two sides of one protocol (rank 0's start,
  * round and stop; every other rank's serve loop) answer each other message
- * by message, and each half reads right only beside the other; the
- * backend's stand-ins for a build without MPI close the file.
+ * by message, and each half reads right only beside the other (the
+ * heartbeat too: its sender and its reader share one message and one
+ * rule); the backend's stand-ins for a build without MPI close the file.
  */
 #include <errno.h>
 #include <sched.h>
