@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -55,6 +56,70 @@ REAP_GRACE_S = 5
 T = tap.Tap()
 
 
+# The processes of each job, by its session folder: every rank (and every
+# process a rank forks) runs with TMPDIR=<session>.  A thread looks for
+# them while jobs run, so that the leftover checks count only /dev/shm and
+# /dev/mqueue names carrying one of this job's pids (ipclab's names carry
+# their creator's pid): a suite copy or another ipclab run beside this
+# test is never counted, however many objects it makes.
+JOB_PIDS = {}  # session folder -> set of pids seen with TMPDIR=<it>
+_jobs_running = 0
+_jobs_lock = threading.Lock()
+_jobs_wake = threading.Condition(_jobs_lock)
+_seen = {}  # pid -> its /proc start time, already classified
+
+
+def _watch_jobs():
+	while True:
+		with _jobs_lock:
+			while not _jobs_running:
+				_jobs_wake.wait()
+		for pid in os.listdir("/proc"):
+			if not pid.isdigit():
+				continue
+			try:
+				with open("/proc/%s/stat" % pid, "rb") as f:
+					start = f.read().rsplit(b")", 1)[1].split()[19]
+				if _seen.get(pid) == start:
+					continue
+				with open("/proc/%s/environ" % pid, "rb") as f:
+					env = f.read().split(b"\0")
+			except (OSError, IndexError):
+				continue
+			_seen[pid] = start
+			for e in env:
+				if e.startswith(b"TMPDIR="):
+					with _jobs_lock:
+						pids = JOB_PIDS.get(e[7:].decode(errors="replace"))
+						if pids is not None:
+							pids.add(int(pid))
+		time.sleep(0.05)
+
+
+threading.Thread(target=_watch_jobs, daemon=True).start()
+
+
+def watch_job(session):
+	"""Gather the pids of the job run with TMPDIR=session (mpi_env calls
+	this) until nothing_left(session) checks it."""
+	global _jobs_running
+	with _jobs_lock:
+		if session not in JOB_PIDS:
+			JOB_PIDS[session] = set()
+			_jobs_running += 1
+			_jobs_wake.notify()
+
+
+def job_pids(session):
+	"""The pids seen in session's job; the watch for it ends."""
+	global _jobs_running
+	with _jobs_lock:
+		pids = JOB_PIDS.pop(session, None)
+		if pids is not None:
+			_jobs_running -= 1
+	return pids or set()
+
+
 def why_skipped():
 	if not MPIRUN:
 		return "no mpirun (Open MPI is optional: make deps installs openmpi-bin and libopenmpi-dev)"
@@ -64,6 +129,7 @@ def why_skipped():
 
 
 def mpi_env(session):
+	watch_job(session)
 	# vader's shared-memory segments go into the private session folder
 	# too (not /dev/shm, where another MPI job's segments appear beside
 	# ours): the session check below sees that the job removed them.
@@ -132,23 +198,27 @@ def listing(d):
 
 
 def nothing_left(session, shm_before, name=b"mpi_ranks", marker=None, mq_before=None, pids=None):
-	"""pids: count only /dev/shm and /dev/mqueue names that carry one of
-	them (ipclab's names carry their creator's pid), so that another
-	run's objects (a suite copy beside this one) are never counted."""
+	"""Count only /dev/shm and /dev/mqueue names that carry one of pids
+	(default: the job's own, seen by the watch; ipclab's names carry their
+	creator's pid), so that another run's objects (a suite copy beside
+	this one) are never counted."""
 	deadline = time.monotonic() + REAP_GRACE_S
 	while ranks_alive(name, marker) and time.monotonic() < deadline:
 		time.sleep(0.1)
 	assert not ranks_alive(name, marker), "ranks left running: %s" % ranks_alive(name, marker)
-	# Only names of this run: ipclab's carry its pid, and every rank
-	# of this job ended; anything new that names ipclab is ours.
+	seen = job_pids(session)
+	if pids is None:
+		assert seen, "no process of the job was seen (TMPDIR=%s)" % session
+		pids = seen
+	# Only names of this job: ipclab's carry their creator's pid, and
+	# every process of the job ended (pids: those the watch saw).
 	new = [f for f in set(os.listdir("/dev/shm")) - shm_before
 	       if (name != b"ipclab" or "ipclab" in f) and not f.startswith("vader_segment.")]
-	if pids is not None:
-		new = [f for f in new if any("-%d-" % p in f for p in pids)]
+	new = [f for f in new if any("-%d-" % p in f for p in pids)]
 	assert not new, "left in /dev/shm: %s" % sorted(new)
 	if mq_before is not None:
 		newq = [f for f in listing("/dev/mqueue") - mq_before if "ipclab" in f and
-			(pids is None or any("-%d-" % p in f for p in pids))]
+			any("-%d-" % p in f for p in pids)]
 		assert not newq, "left in /dev/mqueue: %s" % sorted(newq)
 	left = [os.path.join(d, f) for d, _, fs in os.walk(session) for f in fs]
 	assert not left, "session files (socket files included) left: %s" % left[:5]
