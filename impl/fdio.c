@@ -1,4 +1,8 @@
-/* fdio.c - descriptor channels, stream framing and waits (see fdio.h). */
+/* fdio.c - descriptor channels, stream framing and waits (see fdio.h).
+ *
+ * Why this file is long: every descriptor mechanism shares it (the framing,
+ * the block/spin/hybrid waits, the liveness pipes that tell a dead peer, the
+ * abort check); splitting it would split one wait loop across files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

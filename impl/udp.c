@@ -62,6 +62,11 @@
  * liveness pipes cross ranks (a dead rank ends the job), so an exported
  * end relies on the timeout and the end-of-stream record.  Nothing has a
  * name: nothing can be left behind.
+ *
+ * Why this file is long: one mechanism with its own flow control (credits,
+ * their batching and the receive-buffer sizing that keeps a datagram from
+ * being dropped) and its export step between MPI ranks (bind on the host
+ * address, the hello datagram with its nonce that pairs the two ends).
  */
 #include <arpa/inet.h>
 #include <errno.h>

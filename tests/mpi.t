@@ -1,5 +1,12 @@
 #!/usr/bin/env python3
-# mpi.t - MPI on this host (issue 17), under `mpirun -n 2 --oversubscribe`:
+# mpi.t - MPI on this host (issue 17), under `mpirun -n 2 --oversubscribe`.
+#
+# Why this file is long: every test here runs an MPI job and shares the
+# helpers at its top (launching mpirun, gathering the job's pids, killing
+# or stopping a rank mid-case, the leftover checks); each exported
+# mechanism adds its rows and its killed-rank check.
+#
+# What it runs:
 #   - the mpi mechanism between two ranks: byte-exact sizes both ways,
 #     order, end of stream and refusals over channels that rank 0 creates
 #     and exports and rank 1 imports (build/mpi/mpi_ranks); a rank killed

@@ -18,6 +18,10 @@
  * programs may run at the same time, so the leak check looks only at what
  * this process can have made: names carrying its pid (mqueue, shm) and
  * everything under a private $TMPDIR (fifo directories).
+ *
+ * Why this file is long: each mechanism's table is checked across fork and,
+ * since issue 17, re-opened from its export text; the leak checks and the
+ * fork helpers at its top serve both.
  */
 #include <errno.h>
 #include <signal.h>
