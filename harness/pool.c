@@ -28,6 +28,7 @@
  * read in several places.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -85,6 +86,16 @@
 /* How often the parent polls waitpid(WNOHANG) while it waits for workers to
  * exit (grace period, pool_stop). */
 #define POOL_REAP_POLL_NS 1000000ull
+
+/* pool_stop's limit in all, in stop timeouts: a teardown that keeps using
+ * CPU gets this long before it counts as spinning for good.  On a 2-CPU
+ * machine at load 20 a worker gets about a tenth of a CPU, so a teardown
+ * of 0.2 s of CPU takes 2 s: the engine's 2 s stop timeout alone killed
+ * such a worker once (t_scenario, fanout/fifo/block, pool 2, threads). */
+#define POOL_STOP_STRETCH 8u
+
+/* How often pool_stop looks at the CPU time of the workers still running. */
+#define POOL_STOP_CPU_POLL_NS 50000000ull
 
 /* How long a waiter (worker on the generation, parent on the done counter)
  * spins before it sleeps on the futex: long enough to catch the next release
@@ -938,9 +949,43 @@ unsigned pool_size(const struct pool *p)
 	return p ? p->n : 0;
 }
 
+/* CPU time (clock ticks, user + system) the unreaped worker processes
+ * used so far, threads included (/proc/PID/stat); a process that cannot be
+ * read (gone meanwhile) adds nothing. */
+static unsigned long long live_cpu_ticks(struct pool *p)
+{
+	unsigned long long sum = 0;
+
+	for (unsigned i = 0; i < p->nproc; i++) {
+		char path[64], buf[1024];
+		unsigned long long ut, st;
+		const char *s;
+		ssize_t n;
+		int fd;
+
+		if (p->proc[i].reaped || p->proc[i].pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p->proc[i].pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* After the command name's ')': state is field 3, utime 14, stime 15. */
+		s = strrchr(buf, ')');
+		if (s && sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+			sum += ut + st;
+	}
+	return sum;
+}
+
 int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
 {
-	uint64_t deadline;
+	uint64_t t0, deadline, hard, look;
+	unsigned long long cpu, now_cpu;
 	int rc = 0;
 
 	if (!p)
@@ -951,9 +996,23 @@ int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
 		rc = pool_mpi_stop(p->mpi, timeout_ms, reason);
 	if (!p->killed) {
 		release(p, POOL_OP_STOP);
-		deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
-		while (!all_reaped_nohang(p) && clk_now_ns() < deadline)
+		t0 = look = clk_now_ns();
+		deadline = look + (uint64_t)timeout_ms * NS_PER_MS;
+		hard = look + (uint64_t)timeout_ms * POOL_STOP_STRETCH * NS_PER_MS;
+		cpu = live_cpu_ticks(p);
+		while (!all_reaped_nohang(p) && clk_now_ns() < deadline) {
 			sleep_ns(POOL_REAP_POLL_NS);
+			if (clk_now_ns() - look < POOL_STOP_CPU_POLL_NS)
+				continue;
+			look = clk_now_ns();
+			now_cpu = live_cpu_ticks(p);
+			if (now_cpu != cpu) { /* still tearing down: a stall limit */
+				cpu = now_cpu;
+				deadline = look + (uint64_t)timeout_ms * NS_PER_MS;
+				if (deadline > hard)
+					deadline = hard;
+			}
+		}
 		if (!all_reaped_nohang(p)) {
 			char late[POOL_ERRLEN];
 			size_t used = (size_t)snprintf(late, sizeof(late), "workers");
@@ -964,8 +1023,10 @@ int pool_stop(struct pool *p, unsigned timeout_ms, char *reason)
 					used += (size_t)snprintf(late + used, sizeof(late) - used,
 								 "%s %u", k++ ? "," : "", i);
 			kill_all(p);
-			err_line(reason, POOL_ERRLEN, "pool_stop: %s did not exit in %u ms; killed",
-			    late, timeout_ms);
+			err_line(reason, POOL_ERRLEN, "pool_stop: %s did not exit in %u ms "
+			    "(no CPU used for %u ms, or %u ms in all); killed", late,
+			    (unsigned)((clk_now_ns() - t0) / NS_PER_MS),
+			    timeout_ms, timeout_ms * POOL_STOP_STRETCH);
 			rc = -ETIMEDOUT;
 		} else {
 			for (unsigned i = 0; i < p->nproc; i++) {

@@ -143,9 +143,13 @@ bool pool_shares_memory(const struct pool *p);
  * pool still makes progress).  Use it after warm-up, before timing. */
 void pool_sync(struct pool_worker *w);
 
-/* Ask workers to tear down and exit; reap all (SIGKILL after timeout_ms).
- * Frees everything.  0, or -errno when a worker had to be killed or exited
- * non-zero (reason says which). */
+/* Ask workers to tear down and exit; reap all.  A stall limit, as for
+ * rounds: a worker is killed once the workers still running used no CPU
+ * for timeout_ms (a teardown blocked for good), or after
+ * POOL_STOP_STRETCH x timeout_ms in all (one that spins for good); a slow
+ * teardown on a loaded machine runs to its end.  Frees everything.  0, or
+ * -errno when a worker had to be killed or exited non-zero (reason says
+ * which). */
 int pool_stop(struct pool *p, unsigned timeout_ms, char *reason);
 
 #endif

@@ -40,6 +40,10 @@ static struct conf_env env;
 /* Watchdog for the hang tests: short so the suite stays quick; the hung
  * worker never finishes, so no length is too short to be honest. */
 #define TEST_HANG_MS 300
+/* pool_stop's stall limit in the teardown tests, and how long the busy
+ * teardown runs: over the limit, well under POOL_STOP_STRETCH times it. */
+#define TEST_STOP_MS 500
+#define TEST_BUSY_MS 1500
 /* Stagger of worker arrival in the pool_sync test, per worker id: makes an
  * early leaver (a broken barrier) see an incomplete count. */
 #define TEST_STAGGER_NS 3000000ull
@@ -72,6 +76,8 @@ enum mode {
 	MODE_SETUP_HANG,    /* victim's setup never returns */
 	MODE_ROUND_FAIL,    /* victim's round fails in round 1 */
 	MODE_LONG,          /* every worker blocks in the round until killed */
+	MODE_TEARDOWN_HANG, /* victim's teardown never returns (blocked) */
+	MODE_TEARDOWN_BUSY, /* victim's teardown uses CPU for TEST_BUSY_MS */
 };
 
 /* Shared between the test, its drivers and the workers. */
@@ -131,6 +137,16 @@ static void w_teardown(struct pool_worker *w)
 {
 	const struct targ *a = w->arg;
 
+	if (w->id == a->victim && a->mode == MODE_TEARDOWN_HANG)
+		for (;;)
+			pause();
+	if (w->id == a->victim && a->mode == MODE_TEARDOWN_BUSY) {
+		uint64_t end = clk_now_ns() + (uint64_t)TEST_BUSY_MS * NS_PER_MS;
+		volatile unsigned long spins = 0;
+
+		while (clk_now_ns() < end)
+			spins++;
+	}
 	free(w->priv);
 	atomic_fetch_add(&a->sh->teardowns, 1);
 }
@@ -909,6 +925,47 @@ static void test_progress(void **state)
 	end(NULL);
 }
 
+/* A round, then pool_stop(TEST_STOP_MS) with worker 1 of 2 tearing down
+ * in mode: pool_stop's result, its reason in reason, both pids gone. */
+static int stop_with(enum mode mode, char *reason)
+{
+	struct shared *sh = shared_new();
+	struct targ a = { .mode = mode, .victim = 1, .sh = sh };
+	struct pool_cfg cfg = cfg_for(&a, 2);
+	struct pool *p;
+	pid_t pids[2];
+	int rc;
+
+	begin();
+	assert_int_equal(pool_start(&p, &cfg, reason), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pids[i] = pool_worker_pid(p, i);
+	((struct tcmd *)pool_cmd(p))->round = 0;
+	assert_int_equal(pool_round(p, TEST_ROUND_MS, reason), 0);
+	rc = pool_stop(p, TEST_STOP_MS, reason);
+	for (unsigned i = 0; i < 2; i++)
+		assert_true(pid_gone(pids[i]));
+	end(NULL);
+	shared_free(sh);
+	return rc;
+}
+
+/* pool_stop's limit is a stall limit: a teardown blocked for good is
+ * killed, one that keeps using CPU past the limit (a loaded machine) is
+ * waited for. */
+static void test_stop_stall(void **state)
+{
+	char reason[POOL_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(stop_with(MODE_TEARDOWN_HANG, reason), -ETIMEDOUT);
+	assert_non_null(strstr(reason, "pool_stop: workers 1 did not exit in "));
+	reason[0] = '\0';
+	if (stop_with(MODE_TEARDOWN_BUSY, reason) != 0)
+		fail_msg("a teardown using CPU for %d ms was killed under a %d ms stall limit: %s",
+			 TEST_BUSY_MS, TEST_STOP_MS, reason);
+}
+
 /* cmocka names a test after its function; ours start with "pool: ". */
 #define TEST(name, fn) { name, fn, NULL, NULL, NULL }
 
@@ -933,6 +990,7 @@ int main(void)
 		TEST("pool: SIGTERM to a running pool exits 143 with no leftovers", test_sigterm),
 		TEST("pool: killing the parent with SIGKILL takes its workers with it (PDEATHSIG)", test_parent_killed),
 		TEST("pool: with progress, the watchdog stops a stalled round but not a slow one", test_progress),
+		TEST("pool: pool_stop kills a teardown blocked for good but waits for one still using CPU", test_stop_stall),
 		TEST("pool: thread backend: 3 workers are threads of one host process, rounds return results through their slots", test_thread_rounds),
 		TEST("pool: thread backend: a worker thread killed with SIGKILL fails the round, the host is reaped", test_thread_kill),
 	};
