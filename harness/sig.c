@@ -17,6 +17,7 @@
 
 static volatile sig_atomic_t caught;
 static volatile sig_atomic_t owner;   /* the pid whose handler acts */
+static volatile sig_atomic_t finished; /* sig_finished(): exit at once */
 /* Each published by its first byte (the handler reads them). */
 static char tmpfile_path[SIG_TMP_SLOTS][4200];
 
@@ -95,6 +96,8 @@ static void on_signal(int sig)
 	}
 	if (!caught) {
 		caught = sig;
+		if (finished)
+			_exit(128 + sig);
 		errno = saved;
 		return;
 	}
@@ -105,6 +108,11 @@ static void on_signal(int sig)
 		if (tmpfile_path[i][0])
 			unlink(tmpfile_path[i]);
 	_exit(128 + caught);
+}
+
+void sig_finished(void)
+{
+	finished = 1;
 }
 
 int sig_install(void)

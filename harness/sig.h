@@ -14,6 +14,10 @@ int sig_install(void);
 int sig_pending(void);
 /* Exit status for the caught signal: 130 for SIGINT, 143 for SIGTERM. */
 int sig_exit_status(void);
+/* The run's results are written and nothing is left to remove: from now
+ * on the first signal ends the process at once, from the handler, with
+ * 128+signal (what is left, freeing memory, would otherwise end 0). */
+void sig_finished(void);
 /* The temporary files a second signal must remove, one per slot ("" or
  * NULL: none): the results file (sig_set_tmpfile), a histogram file and the
  * folder's describe.json being written. */

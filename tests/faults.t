@@ -251,6 +251,18 @@ def proc_state(pid):
 		return None
 
 
+def exiting(pid):
+	"""pid is already in the kernel's exit (a zombie, or PF_EXITING set):
+	its exit status is decided, and a signal sent now changes nothing."""
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			s = f.read()
+		fields = s[s.rindex(")") + 2:].split()
+		return fields[0] in ("Z", "X") or int(fields[6]) & 0x4 != 0  # PF_EXITING
+	except (OSError, ValueError, IndexError):
+		return True
+
+
 def stray_children():
 	"""Processes re-parented to this script (subreaper) or children it did
 	not start on purpose: what an ipclab left behind."""
@@ -560,7 +572,9 @@ def signal_run(sig, delay=None, after_line=None, group=False, after_file=None, t
 		time.sleep(delay)
 	seen = r.progress()
 	lines_at = r.lines()
-	sent = r.p.poll() is None
+	# A run already in the kernel's exit has its status (0) decided; one
+	# anywhere before it ends 128+signal (bench/main.c: sig_finished).
+	sent = r.p.poll() is None and not exiting(r.pid)
 	try:
 		if group:
 			os.killpg(r.pid, sig)
