@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -22,6 +23,62 @@ static atomic_uint name_seq;
 static char tracked_names[IPC_NAMES_TRACKED][IPC_NAME_MAX];
 static char tracked_dirs[IPC_NAMES_TRACKED][IPC_PATH_MAX];
 static atomic_uint tracked_names_next, tracked_dirs_next;
+/* Live SysV ids: kind << 32 | id, 0 for a free slot. */
+static atomic_ullong tracked_sysv[IPC_SYSV_TRACKED];
+
+static unsigned long long sysv_key(enum ipc_sysv_kind kind, int id)
+{
+	return (unsigned long long)kind << 32 | (unsigned)id;
+}
+
+void ipc_sysv_track(enum ipc_sysv_kind kind, int id)
+{
+	unsigned long long key = sysv_key(kind, id);
+
+	if (id < 0)
+		return;
+	for (unsigned i = 0; i < IPC_SYSV_TRACKED; i++) {
+		unsigned long long free_slot = 0;
+
+		if (atomic_compare_exchange_strong(&tracked_sysv[i], &free_slot, key))
+			return;
+	}
+}
+
+void ipc_sysv_untrack(enum ipc_sysv_kind kind, int id)
+{
+	unsigned long long key = sysv_key(kind, id);
+
+	if (id < 0)
+		return;
+	for (unsigned i = 0; i < IPC_SYSV_TRACKED; i++) {
+		unsigned long long want = key;
+
+		if (atomic_compare_exchange_strong(&tracked_sysv[i], &want, 0))
+			return;
+	}
+}
+
+/* IPC_RMID on every tracked id, by raw system calls (async-signal-safe). */
+static void sysv_sweep(void)
+{
+	for (unsigned i = 0; i < IPC_SYSV_TRACKED; i++) {
+		unsigned long long key = atomic_load(&tracked_sysv[i]);
+		int id = (int)(unsigned)(key & 0xffffffffu);
+
+		switch ((enum ipc_sysv_kind)(key >> 32)) {
+		case IPC_SYSV_MSG:
+			syscall(SYS_msgctl, id, IPC_RMID, NULL);
+			break;
+		case IPC_SYSV_SEM:
+			syscall(SYS_semctl, id, 0, IPC_RMID, 0);
+			break;
+		case IPC_SYSV_SHM:
+			syscall(SYS_shmctl, id, IPC_RMID, NULL);
+			break;
+		}
+	}
+}
 
 static void track(char *slot, size_t cap, const char *s)
 {
@@ -94,6 +151,7 @@ void ipc_names_sweep(void)
 	for (unsigned i = 0; i < IPC_NAMES_TRACKED; i++)
 		if (tracked_dirs[i][0] == '/')
 			remove_dir(tracked_dirs[i]);
+	sysv_sweep();
 }
 
 static uint32_t name_random(void)

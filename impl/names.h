@@ -32,4 +32,17 @@ int ipc_private_dir(char *path, size_t len, const char *kind);
 #define IPC_NAMES_TRACKED 4096
 void ipc_names_sweep(void);
 
+/* SysV objects have no name: their ids are tracked instead, from right
+ * after the msgget/semget/shmget that made one to right after the IPC_RMID
+ * that removes it, and ipc_names_sweep() removes every id still tracked
+ * (a second Ctrl-C).  Only the maker tracks an id; a process that imported
+ * it does not.  The kernel gives a removed id out again only after its
+ * sequence wraps, and an id is untracked once removed, so the sweep never
+ * reaches another object.  At most IPC_SYSV_TRACKED at once; more go
+ * untracked (a SIGKILL leaves those, as it leaves every SysV id). */
+enum ipc_sysv_kind { IPC_SYSV_MSG = 1, IPC_SYSV_SEM, IPC_SYSV_SHM };
+#define IPC_SYSV_TRACKED 1024
+void ipc_sysv_track(enum ipc_sysv_kind kind, int id);
+void ipc_sysv_untrack(enum ipc_sysv_kind kind, int id);
+
 #endif

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "names.h"
 #include "peerwatch.h"
 
 #define SVMSG_NAME "sysv-msg"
@@ -148,6 +149,8 @@ static void svmsg_destroy(void *chan)
 	svmsg_forget(c);
 	if (c->qid >= 0 && (!c->imported || svmsg_same_queue(c)))
 		msgctl(c->qid, IPC_RMID, NULL);
+	if (!c->imported)
+		ipc_sysv_untrack(IPC_SYSV_MSG, c->qid);
 	free(c);
 }
 
@@ -191,6 +194,7 @@ static int svmsg_create(const struct ipc_params *p, void **chan, char *err)
 	c->max_msg = p->max_msg;
 	fdio_alive_reset(&c->alive);
 	c->qid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+	ipc_sysv_track(IPC_SYSV_MSG, c->qid);
 	if (c->qid < 0) {
 		ret = -errno;
 		fdio_err(err, SVMSG_NAME ": msgget: %s%s", strerror(errno),

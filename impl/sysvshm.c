@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "names.h"
 #include "slotring.h"
 
 #define SVSHM_NAME "sysv-shm"
@@ -161,6 +162,8 @@ static void svshm_destroy(void *chan)
 	svshm_forget(c);
 	if (c->semid >= 0 && (!c->imported || svshm_same_set(c)))
 		semctl(c->semid, 0, IPC_RMID);
+	if (!c->imported)
+		ipc_sysv_untrack(IPC_SYSV_SEM, c->semid);
 	free(c);
 }
 
@@ -217,6 +220,7 @@ static int svshm_create(const struct ipc_params *p, void **chan, char *err)
 		goto err;
 	}
 	c->shmid = shmget(IPC_PRIVATE, c->seg_size, IPC_CREAT | IPC_EXCL | 0600);
+	ipc_sysv_track(IPC_SYSV_SHM, c->shmid);
 	if (c->shmid < 0) {
 		ret = -errno;
 		fdio_err(err, SVSHM_NAME ": shmget %zu bytes: %s%s", c->seg_size, strerror(errno),
@@ -226,6 +230,7 @@ static int svshm_create(const struct ipc_params *p, void **chan, char *err)
 	c->map = shmat(c->shmid, NULL, 0);
 	ret = c->map == (void *)-1 ? -errno : 0;
 	shmctl(c->shmid, IPC_RMID, NULL); /* gone with the last detach */
+	ipc_sysv_untrack(IPC_SYSV_SHM, c->shmid);
 	if (ret) {
 		c->map = NULL;
 		fdio_err(err, SVSHM_NAME ": shmat: %s", strerror(-ret));
@@ -233,6 +238,7 @@ static int svshm_create(const struct ipc_params *p, void **chan, char *err)
 	}
 	slotring_init(c->map, c->nslots);
 	c->semid = semget(IPC_PRIVATE, SVSHM_NSEMS, IPC_CREAT | IPC_EXCL | 0600);
+	ipc_sysv_track(IPC_SYSV_SEM, c->semid);
 	if (c->semid < 0) {
 		ret = -errno;
 		fdio_err(err, SVSHM_NAME ": semget: %s%s", strerror(errno),

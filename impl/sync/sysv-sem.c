@@ -11,6 +11,7 @@
 #include <sys/sem.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "sync_impl.h"
 
 /* SEMVMX: the largest semaphore value (fixed by the kernel). */
@@ -69,6 +70,7 @@ static int sysv_create(const struct sync_params *p, void **obj, char *err)
 		key_t key = (key_t)(SYNC_SYSV_MAGIC << 24 | (r & 0xffffffu));
 
 		o->id = semget(key, SYNC_SYSV_NSEMS, IPC_CREAT | IPC_EXCL | 0600);
+		ipc_sysv_track(IPC_SYSV_SEM, o->id);
 		if (o->id < 0 && errno != EEXIST)
 			break;
 	}
@@ -85,6 +87,7 @@ static int sysv_create(const struct sync_params *p, void **obj, char *err)
 		rc = -errno;
 		sync_err(err, "sysv-sem: semctl SETALL: %s", strerror(-rc));
 		semctl(o->id, 0, IPC_RMID);
+		ipc_sysv_untrack(IPC_SYSV_SEM, o->id);
 		goto err;
 	}
 	return 0;
@@ -131,5 +134,6 @@ static void sysv_destroy(void *obj)
 	if (!o)
 		return;
 	semctl(o->id, 0, IPC_RMID);
+	ipc_sysv_untrack(IPC_SYSV_SEM, o->id);
 	sync_obj_free(o);
 }
