@@ -205,6 +205,7 @@ static void read_pair(bool rdtscp, uint64_t *tsc, uint64_t *ns)
 {
 	uint64_t best = UINT64_MAX;
 
+	*tsc = *ns = 0; /* set by the first try; -O3 cannot tell */
 	for (unsigned i = 0; i < CLK_PAIR_TRIES; i++) {
 		uint64_t a = clk_tsc_read(rdtscp), m = clk_mono_ns(), b = clk_tsc_read(rdtscp);
 

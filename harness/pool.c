@@ -58,6 +58,7 @@
 #include "ipc.h"
 #include "pool.h"
 #include "pool_mpi.h"
+#include "procstat.h"
 #include "sig.h"
 #include "topo.h"
 
@@ -93,6 +94,13 @@
  * of 0.2 s of CPU takes 2 s: the engine's 2 s stop timeout alone killed
  * such a worker once (t_scenario, fanout/fifo/block, pool 2, threads). */
 #define POOL_STOP_STRETCH 8u
+
+/* A round's stall limit in all, in timeouts: a round that makes no progress
+ * while one of its workers gets no CPU (runnable but waiting, procstat.h;
+ * the others may wait for it) is the machine's doing, not a hang, and gets
+ * up to this long.  Seen once in a soak at load ~10: a stream over a pipe
+ * made no progress for 10 s and failed. */
+#define POOL_STALL_STRETCH 8u
 
 /* How often pool_stop looks at the CPU time of the workers still running. */
 #define POOL_STOP_CPU_POLL_NS 50000000ull
@@ -619,18 +627,92 @@ static void late_list(const struct pool *p, bool starting, char *buf, size_t len
 		 starting ? "not ready" : "still running", tail);
 }
 
+/* The kernel's view of each worker process still in the round, at one
+ * moment (process backend only: there one worker is one process). */
+struct stall_look {
+	uint64_t at;
+	struct proc_sched *ps; /* n entries */
+};
+
+static bool late_worker(const struct pool *p, unsigned i)
+{
+	return atomic_load(&p->ws[i].done_gen) != p->gen;
+}
+
+/* The looks' buffers, on the first stall of a process-backend round.  False
+ * when there is no look to take: the plain stall limit then. */
+static bool stall_look_alloc(const struct pool *p, struct stall_look *a, struct stall_look *b)
+{
+	if (p->nproc != p->n)
+		return false;
+	if (!a->ps)
+		a->ps = calloc(p->n, sizeof(*a->ps));
+	if (!b->ps)
+		b->ps = calloc(p->n, sizeof(*b->ps));
+	return a->ps && b->ps;
+}
+
+static void stall_look_take(const struct pool *p, struct stall_look *l, uint64_t now)
+{
+	l->at = now;
+	for (unsigned i = 0; i < p->n; i++)
+		if (late_worker(p, i))
+			proc_sched_read(p->proc[i].pid, &l->ps[i]);
+}
+
+/* A late worker was starved between the looks a and b (runnable, no CPU):
+ * the others may be waiting for it.  A hang has every late worker asleep,
+ * stopped, or running without progress. */
+static bool stall_starved(const struct pool *p, const struct stall_look *a,
+			  const struct stall_look *b)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (late_worker(p, i) && proc_sched_starved(&a->ps[i], &b->ps[i], b->at - a->at))
+			return true;
+	return false;
+}
+
+/* "; pid 12277: S pipe_read, ran 0 ms, waited 2 ms of the last 5000" for
+ * each late worker, between the looks a and b; appended to buf. */
+static void stall_detail(const struct pool *p, const struct stall_look *a,
+			 const struct stall_look *b, char *buf, size_t len)
+{
+	size_t used = strlen(buf);
+
+	for (unsigned i = 0; i < p->n && used + 1 < len; i++) {
+		const struct proc_sched *x = &a->ps[i], *y = &b->ps[i];
+		const char *where = y->where[0] ? y->where : "?";
+
+		if (!late_worker(p, i))
+			continue;
+		if (x->have_times && y->have_times && y->cpu_ns >= x->cpu_ns && y->wait_ns >= x->wait_ns)
+			used += (size_t)snprintf(buf + used, len - used,
+				"; pid %ld: %c %s, ran %llu ms, waited %llu ms of the last %llu",
+				(long)p->proc[i].pid, y->state, where,
+				(unsigned long long)((y->cpu_ns - x->cpu_ns) / NS_PER_MS),
+				(unsigned long long)((y->wait_ns - x->wait_ns) / NS_PER_MS),
+				(unsigned long long)((b->at - a->at) / NS_PER_MS));
+		else
+			used += (size_t)snprintf(buf + used, len - used, "; pid %ld: %c %s",
+						 (long)p->proc[i].pid, y->state, where);
+	}
+}
+
 /*
  * Wait until ctl->done reaches p->n, watching children, the deadline and
  * sig_pending().  0 when all are done; else the pool is killed and reaped
  * and the reason is set: -ECHILD, -ETIMEDOUT, -EINTR.
  */
-static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
-			 char *reason)
+static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool starting,
+				 char *reason, struct stall_look *look, struct stall_look *cur)
 {
 	struct pool_ctl *c = p->ctl;
 	uint64_t deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+	uint64_t hard = deadline + (uint64_t)timeout_ms * (POOL_STALL_STRETCH - 1) * NS_PER_MS;
+	uint64_t half = (uint64_t)timeout_ms * NS_PER_MS / 2;
 	uint64_t seen = 0;
 	bool track = !starting && p->cfg.progress;
+	bool looked = false;
 	unsigned d;
 
 	if (spin_until(&c->done, p->n, true))
@@ -682,12 +764,28 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			if (sum != seen) { /* alive and moving: not a hang */
 				seen = sum;
 				deadline = now + (uint64_t)timeout_ms * NS_PER_MS;
+				hard = now + (uint64_t)timeout_ms * POOL_STALL_STRETCH * NS_PER_MS;
+				looked = false;
+			} else if (!looked && now + half >= deadline && stall_look_alloc(p, look, cur)) {
+				stall_look_take(p, look, now);
+				looked = true;
+			}
+		}
+		if (now >= deadline && looked) {
+			stall_look_take(p, cur, now);
+			if (now < hard && stall_starved(p, look, cur)) {
+				/* Runnable, no CPU: the machine, not a hang. */
+				deadline = now + half;
+				*look = (struct stall_look){ cur->at, look->ps };
+				memcpy(look->ps, cur->ps, p->n * sizeof(*cur->ps));
 			}
 		}
 		if (now >= deadline) {
 			char late[POOL_ERRLEN];
 
 			late_list(p, starting, late, sizeof(late));
+			if (looked)
+				stall_detail(p, look, cur, late, sizeof(late));
 			kill_all(p);
 			if (track)
 				err_line(reason, POOL_ERRLEN, "watchdog: round made no progress for %u ms; %s",
@@ -705,6 +803,17 @@ static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting,
 			futex_wait(&c->done, d, left);
 		atomic_store(&c->parent_sleeps, 0);
 	}
+}
+
+static int wait_all_done(struct pool *p, unsigned timeout_ms, bool starting, char *reason)
+{
+	struct stall_look look = { 0 }, cur = { 0 };
+	int rc;
+
+	rc = wait_all_done_looking(p, timeout_ms, starting, reason, &look, &cur);
+	free(look.ps);
+	free(cur.ps);
+	return rc;
 }
 
 static void release(struct pool *p, enum pool_op op)

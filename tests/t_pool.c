@@ -919,10 +919,137 @@ static void test_progress(void **state)
 	assert_int_equal(progress_round(true, 0, reason), 0);
 	/* Moving, but nobody reads the progress: the limit is the round's. */
 	assert_int_equal(progress_round(false, 0, reason), -ETIMEDOUT);
-	/* Stalled after one step: the stall limit fires. */
+	/* Stalled after one step: the stall limit fires, and says what the
+	 * kernel saw: both workers asleep (S), in their nanosleep. */
 	assert_int_equal(progress_round(true, 1, reason), -ETIMEDOUT);
 	assert_non_null(strstr(reason, "no progress"));
+	assert_non_null(strstr(reason, ": S "));
 	end(NULL);
+}
+
+/* ---- starved: no progress because a worker gets no CPU -------------------- */
+
+#define STARVE_LIMIT_MS 200
+#define STARVE_HOG_MS 700 /* well inside the stall limit in all (8 x 200 ms) */
+
+struct starve {
+	_Atomic int released; /* the worker may finish its round */
+	int cpu;              /* where the worker and the hog run */
+};
+
+/* Pin to s->cpu, tick once, spin until released (no progress), tick. */
+static int starve_round(struct pool_worker *w)
+{
+	struct starve *s = w->arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(s->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	__atomic_store_n((uint64_t *)w->slot, 1, __ATOMIC_RELAXED);
+	while (!atomic_load(&s->released))
+		;
+	__atomic_store_n((uint64_t *)w->slot, 2, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* A child on s->cpu at SCHED_FIFO: it spins STARVE_HOG_MS, so no normal
+ * task gets that CPU meanwhile, then releases the worker.  -EPERM when
+ * real-time scheduling is not allowed here. */
+static pid_t starve_hog(struct starve *s)
+{
+	int ready[2];
+	pid_t pid;
+	int ok = 0;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sched_param sp = { .sched_priority = 1 };
+		cpu_set_t set;
+		uint64_t end;
+
+		close(ready[0]);
+		CPU_ZERO(&set);
+		CPU_SET(s->cpu, &set);
+		ok = sched_setaffinity(0, sizeof(set), &set) == 0 &&
+		     sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
+		if (write(ready[1], &ok, sizeof(ok)) != (ssize_t)sizeof(ok) || !ok)
+			_exit(1);
+		end = clk_now_ns() + (uint64_t)STARVE_HOG_MS * NS_PER_MS;
+		while (clk_now_ns() < end)
+			;
+		atomic_store(&s->released, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
+		ok = 0;
+	close(ready[0]);
+	if (!ok) {
+		waitpid(pid, NULL, 0);
+		return -EPERM;
+	}
+	return pid;
+}
+
+/* One worker that spins without progress on a CPU a SCHED_FIFO hog holds
+ * (runnable, no CPU: the machine's doing) gets more time and finishes once
+ * the hog ends; the same worker spinning on a CPU of its own without
+ * progress (a hang) fails at the stall limit, or at the limit in all when
+ * the machine starves it too.  Red when starved rounds fail like hangs. */
+static void test_starved(void **state)
+{
+	struct starve *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct pool_cfg cfg = {
+		.nworkers = 1, .slot_size = sizeof(uint64_t), .round = starve_round,
+		.progress = slot_progress,
+	};
+	char reason[POOL_ERRLEN] = "";
+	struct pool *p = NULL;
+	cpu_set_t allowed;
+	pid_t hog;
+	int rc;
+
+	(void)state;
+	assert_true(s != MAP_FAILED);
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	if (CPU_COUNT(&allowed) < 2) {
+		munmap(s, sizeof(*s));
+		skip(); /* the parent needs a CPU the hog does not hold */
+	}
+	for (s->cpu = CPU_SETSIZE - 1; !CPU_ISSET(s->cpu, &allowed); s->cpu--)
+		;
+	begin();
+	cfg.arg = s;
+	/* Starved: the hog holds the worker's CPU for 3.5 limits. */
+	atomic_store(&s->released, 0);
+	assert_int_equal(pool_start(&p, &cfg, reason), 0);
+	hog = starve_hog(s);
+	if (hog == -EPERM) {
+		pool_stop(p, 0, NULL);
+		munmap(s, sizeof(*s));
+		alarm(0);
+		skip(); /* no SCHED_FIFO here (not root, or no RT budget) */
+	}
+	rc = pool_round(p, STARVE_LIMIT_MS, reason);
+	if (rc)
+		print_message("# starved round: %s\n", reason);
+	assert_int_equal(rc, 0);
+	assert_int_equal(waitpid(hog, NULL, 0), hog);
+	assert_int_equal(pool_stop(p, 0, reason), 0);
+	/* A hang: spinning on its own CPU, never released. */
+	atomic_store(&s->released, 0);
+	assert_int_equal(pool_start(&p, &cfg, reason), 0);
+	rc = pool_round(p, STARVE_LIMIT_MS, reason);
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_non_null(strstr(reason, "no progress"));
+	assert_non_null(strstr(reason, ": R "));
+	pool_stop(p, 0, NULL);
+	end(NULL);
+	munmap(s, sizeof(*s));
 }
 
 /* A round, then pool_stop(TEST_STOP_MS) with worker 1 of 2 tearing down
@@ -991,6 +1118,7 @@ int main(void)
 		TEST("pool: killing the parent with SIGKILL takes its workers with it (PDEATHSIG)", test_parent_killed),
 		TEST("pool: with progress, the watchdog stops a stalled round but not a slow one", test_progress),
 		TEST("pool: pool_stop kills a teardown blocked for good but waits for one still using CPU", test_stop_stall),
+		TEST("pool: a round stalled because a worker gets no CPU (a SCHED_FIFO hog) is given more time; a spinning hang still fails", test_starved),
 		TEST("pool: thread backend: 3 workers are threads of one host process, rounds return results through their slots", test_thread_rounds),
 		TEST("pool: thread backend: a worker thread killed with SIGKILL fails the round, the host is reaped", test_thread_kill),
 	};

@@ -160,7 +160,7 @@ static void server_echo(void **state)
 		for (uint64_t tr = 0; tr < 2; tr++)
 			for (unsigned b = 0; b < POOL_COROUTINE; b++) { /* coroutines: skipped */
 				struct case_spec sp = spec_of("server", server_models[m], 2, 4096);
-				unsigned ti, ri;
+				unsigned ti = 0, ri = 0;
 
 				axis_of(sp.workload, "transport", &ti);
 				axis_of(sp.workload, "req", &ri);
@@ -260,7 +260,7 @@ static void taskpool_chunks(void **state)
 	for (unsigned s = 0; s < 4; s++)
 		for (unsigned c = 0; c < 3; c++) {
 			struct case_spec sp = spec_of("taskpool", subjects[s], 2, 64);
-			unsigned ci, ti;
+			unsigned ci = 0, ti = 0;
 
 			axis_of(sp.workload, "chunk", &ci);
 			axis_of(sp.workload, "task", &ti);
@@ -292,7 +292,7 @@ static void spawn_every_method(void **state)
 	(void)state;
 	for (unsigned m = 0; m < 6; m++) {
 		struct case_spec sp = spec_of("spawn", methods[m], 1, 0);
-		unsigned ri;
+		unsigned ri = 0;
 
 		axis_of(sp.workload, "rss", &ri);
 		sp.axis[ri] = 8u << 20;
