@@ -50,6 +50,10 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from signal_at import signal_unless_exiting  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("IPCLAB_BUILD", os.path.join(ROOT, "build")))
 IPCLAB = os.path.join(BUILD, "ipclab")
@@ -249,18 +253,6 @@ def proc_state(pid):
 		return s[s.rindex(")") + 2]
 	except (OSError, ValueError):
 		return None
-
-
-def exiting(pid):
-	"""pid is already in the kernel's exit (a zombie, or PF_EXITING set):
-	its exit status is decided, and a signal sent now changes nothing."""
-	try:
-		with open("/proc/%d/stat" % pid) as f:
-			s = f.read()
-		fields = s[s.rindex(")") + 2:].split()
-		return fields[0] in ("Z", "X") or int(fields[6]) & 0x4 != 0  # PF_EXITING
-	except (OSError, ValueError, IndexError):
-		return True
 
 
 def stray_children():
@@ -574,12 +566,10 @@ def signal_run(sig, delay=None, after_line=None, group=False, after_file=None, t
 	lines_at = r.lines()
 	# A run already in the kernel's exit has its status (0) decided; one
 	# anywhere before it ends 128+signal (bench/main.c: sig_finished).
-	sent = r.p.poll() is None and not exiting(r.pid)
+	# Held stopped while that is decided (signal_at.py: a look and a
+	# kill one after the other raced with the exit once).
 	try:
-		if group:
-			os.killpg(r.pid, sig)
-		else:
-			os.kill(r.pid, sig)
+		sent = r.p.poll() is None and signal_unless_exiting(r.pid, sig, group)
 	except ProcessLookupError:
 		sent = False
 	r.wait()

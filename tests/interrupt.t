@@ -36,6 +36,8 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from signal_at import signal_unless_exiting  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("IPCLAB_BUILD", os.path.join(ROOT, "build")))
 IPCLAB = os.path.join(BUILD, "ipclab")
@@ -233,18 +235,6 @@ def trial(i, delay, sig, second):
 		  why + ["stderr tail: " + " | ".join(se.splitlines()[-4:])])
 
 
-def exiting(pid):
-	"""pid is in the kernel's exit already (a zombie, or PF_EXITING): its
-	status is decided, and a signal sent now cannot change it."""
-	try:
-		with open("/proc/%d/stat" % pid) as f:
-			s = f.read()
-		fields = s[s.rindex(")") + 2:].split()
-		return fields[0] in ("Z", "X") or int(fields[6]) & 0x4 != 0  # PF_EXITING
-	except (OSError, ValueError, IndexError):
-		return True
-
-
 # Runs of the test below: each is a fraction of a second.
 LAST_MOMENT_RUNS = 30
 
@@ -269,8 +259,7 @@ def last_moment():
 		fired = False
 		for line in p.stderr:
 			if b"cases run" in line:
-				fired = not exiting(p.pid)
-				os.kill(p.pid, sig)
+				fired = signal_unless_exiting(p.pid, sig)
 				break
 		p.stderr.read()
 		try:
