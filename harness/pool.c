@@ -95,13 +95,6 @@
  * such a worker once (t_scenario, fanout/fifo/block, pool 2, threads). */
 #define POOL_STOP_STRETCH 8u
 
-/* A round's stall limit in all, in timeouts: a round that makes no progress
- * while one of its workers gets no CPU (runnable but waiting, procstat.h;
- * the others may wait for it) is the machine's doing, not a hang, and gets
- * up to this long.  Seen once in a soak at load ~10: a stream over a pipe
- * made no progress for 10 s and failed. */
-#define POOL_STALL_STRETCH 8u
-
 /* How often pool_stop looks at the CPU time of the workers still running. */
 #define POOL_STOP_CPU_POLL_NS 50000000ull
 

@@ -121,9 +121,17 @@ int pool_start(struct pool **out, const struct pool_cfg *cfg, char *reason);
 /* The command area (cfg->cmd_size bytes) the parent fills before a round. */
 void *pool_cmd(struct pool *p);
 
+/* A round's stall limit in all, in timeouts: a round that makes no progress
+ * while one of its workers gets no CPU (runnable but waiting, procstat.h;
+ * the others may wait for it) is the machine's doing, not a hang, and gets
+ * up to this long.  A worker's own wait for one message (a channel's
+ * timeout_ms) is this long too, so it does not end such a round first. */
+#define POOL_STALL_STRETCH 8u
+
 /* Release every worker at once and wait until all finish the round.
  * 0; -ETIMEDOUT (watchdog after timeout_ms, or timeout_ms without progress
- * when cfg->progress is set; pool killed); -ECHILD (a worker
+ * when cfg->progress is set, longer while a worker is starved of CPU, see
+ * POOL_STALL_STRETCH; pool killed); -ECHILD (a worker
  * died, pool killed); -EINTR (sig_pending(), pool killed); or the first
  * worker's -errno from cfg->round (reason carries its w->err). */
 int pool_round(struct pool *p, unsigned timeout_ms, char *reason);

@@ -165,11 +165,10 @@ def check_json(path, shown, why):
 	return data
 
 
-def trial(i, delay, sig, second):
-	out = os.path.join(WORK, "out%d" % i)
-	tmpdir = os.path.join(WORK, "tmp%d" % i)
-	os.mkdir(tmpdir)
-	p = run(out, tmpdir)
+def signal_and_wait(p, sig, delay, second):
+	"""After delay seconds send sig to the run p, and again second seconds
+	later unless second is None; wait for its exit.  (sent, stdout,
+	stderr); stdout is None when it hung (then it is killed)."""
 	time.sleep(delay)
 	sent = p.poll() is None
 	if sent:
@@ -184,7 +183,18 @@ def trial(i, delay, sig, second):
 		so, se = p.communicate(timeout=RUN_TIMEOUT_S)
 	except subprocess.TimeoutExpired:
 		os.killpg(p.pid, signal.SIGKILL)
-		so, se = p.communicate()
+		_, se = p.communicate()
+		return sent, None, se or b""
+	return sent, so or b"", se or b""
+
+
+def trial(i, delay, sig, second):
+	out = os.path.join(WORK, "out%d" % i)
+	tmpdir = os.path.join(WORK, "tmp%d" % i)
+	os.mkdir(tmpdir)
+	p = run(out, tmpdir)
+	sent, so, se = signal_and_wait(p, sig, delay, second)
+	if so is None:
 		return ok(False, "trial %d: hang" % i, ["no exit within %ds" % RUN_TIMEOUT_S])
 	so, se = so.decode(errors="replace"), se.decode(errors="replace")
 	why = []
@@ -329,20 +339,8 @@ def sysv_twice():
 			p = subprocess.Popen(["nsenter", ns, "--", IPCLAB] + SYSV_SEL + ["--out=" + out], env=env,
 					     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
 					     start_new_session=True, preexec_fn=default_signals)
-			time.sleep(delay)
-			sent = p.poll() is None
-			if sent:
-				os.kill(p.pid, sig)
-				time.sleep(second)
-				try:
-					os.kill(p.pid, sig)
-				except ProcessLookupError:
-					pass
-			try:
-				_, se = p.communicate(timeout=RUN_TIMEOUT_S)
-			except subprocess.TimeoutExpired:
-				os.killpg(p.pid, signal.SIGKILL)
-				_, se = p.communicate()
+			sent, so, se = signal_and_wait(p, sig, delay, second)
+			if so is None:
 				why.append("run %d: no exit within %ds" % (i, RUN_TIMEOUT_S))
 			rc = p.returncode
 			signalled += sent and rc == 128 + sig

@@ -644,7 +644,9 @@ static struct ipc_params chan_params(const struct case_run *r, unsigned c)
 		.max_msg = r->spec.size,
 		.depth = r->spec.depth,
 		.wait = r->spec.wait,
-		.timeout_ms = r->spec.timeout_ms,
+		/* The round's watchdog judges hangs at spec.timeout_ms; a
+		 * message's wait only stops one the watchdog let go on. */
+		.timeout_ms = r->spec.timeout_ms * POOL_STALL_STRETCH,
 	};
 
 	channel_ends(r, c, &p.senders, &p.receivers);

@@ -257,7 +257,7 @@ static int tp_create(struct case_run *r, char *why)
 			.senders = task ? 1 : (st->per_result ? 1 : k),
 			.receivers = task ? (st->per_task ? 1 : k) : 1,
 			.wait = sp->wait,
-			.timeout_ms = sp->timeout_ms,
+			.timeout_ms = sp->timeout_ms * POOL_STALL_STRETCH, /* see channel.c */
 		};
 		int rc = st->ops->create(&p, &st->chans[c], err);
 
