@@ -79,6 +79,15 @@
  * noticed within this, and an idle wait wakes only 100 times a second. */
 #define POOL_POLL_MS 10u
 
+/* A wait on the done counter that comes back this much later than asked
+ * means the parent itself got no CPU (a starved session: on the 2-CPU VMs
+ * here a process at nice -20 waited up to 7 s for a CPU beside the soak's
+ * hog and tests, sched_autogroup).  The workers likely got none either,
+ * and the parent must not judge them on time it could not look: the stall
+ * limit starts again when the parent runs again, within the limit in all
+ * (POOL_STALL_STRETCH). */
+#define POOL_LATE_MS 100u
+
 /* Grace between SIGTERM and SIGKILL.  Workers ignore SIGTERM by default
  * (sig_child_reset), so this is for round code that handles it; short, so
  * killing a pool stays quick. */
@@ -711,7 +720,7 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 	if (spin_until(&c->done, p->n, true))
 		return 0;
 	for (;;) {
-		uint64_t now, left;
+		uint64_t now, left, woke;
 		int sig;
 
 		d = atomic_load(&c->done);
@@ -795,6 +804,14 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 		if (atomic_load(&c->done) != p->n)
 			futex_wait(&c->done, d, left);
 		atomic_store(&c->parent_sleeps, 0);
+		woke = clk_now_ns();
+		if (woke - now > left + (uint64_t)POOL_LATE_MS * NS_PER_MS) {
+			/* The parent was not run, and the workers likely not
+			 * either: the stall limit starts again from here. */
+			deadline = woke + (uint64_t)timeout_ms * NS_PER_MS;
+			deadline = deadline < hard ? deadline : hard;
+			looked = false;
+		}
 	}
 }
 

@@ -1052,6 +1052,72 @@ static void test_starved(void **state)
 	munmap(s, sizeof(*s));
 }
 
+/* ---- a late parent: the whole pool got no CPU ------------------------------ */
+
+/* A child that stops the pool's workers and then its parent for
+ * LATE_STOP_MS, as a starved session is stopped; it lets the parent go on
+ * first and the workers LATE_GAP_MS later, or never (hang). */
+#define LATE_LIMIT_MS 400
+#define LATE_STOP_MS (3 * LATE_LIMIT_MS)
+#define LATE_GAP_MS 150
+
+static pid_t late_stopper(struct pool *p, unsigned n, bool hang)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	clk_sleep_ns((uint64_t)2 * PROGRESS_STEP_MS * NS_PER_MS); /* the round runs */
+	for (unsigned i = 0; i < n; i++)
+		kill(pool_worker_pid(p, i), SIGSTOP);
+	kill(parent, SIGSTOP);
+	clk_sleep_ns((uint64_t)LATE_STOP_MS * NS_PER_MS);
+	kill(parent, SIGCONT);
+	clk_sleep_ns((uint64_t)LATE_GAP_MS * NS_PER_MS);
+	for (unsigned i = 0; i < n && !hang; i++)
+		kill(pool_worker_pid(p, i), SIGCONT);
+	_exit(0);
+}
+
+/* The parent and its workers get no CPU for 3 stall limits (stopped), then
+ * the parent runs first: the round goes on once the workers move again,
+ * since the time the parent could not look is not held against them.  Red
+ * when the parent judges at once (no progress for 3 limits: -ETIMEDOUT).
+ * Workers that never move again still fail the round. */
+static void test_parent_late(void **state)
+{
+	struct pool_cfg cfg = {
+		.nworkers = 2, .slot_size = sizeof(uint64_t), .cmd_size = sizeof(unsigned),
+		.round = slow_round, .progress = slot_progress,
+	};
+	char reason[POOL_ERRLEN] = "";
+	struct pool *p = NULL;
+	pid_t stopper;
+	int rc;
+
+	(void)state;
+	begin();
+	for (int hang = 0; hang <= 1; hang++) {
+		assert_int_equal(pool_start(&p, &cfg, reason), 0);
+		*(unsigned *)pool_cmd(p) = 0; /* a tick every step */
+		stopper = late_stopper(p, cfg.nworkers, hang);
+		rc = pool_round(p, LATE_LIMIT_MS, reason);
+		assert_int_equal(waitpid(stopper, NULL, 0), stopper);
+		if (rc != (hang ? -ETIMEDOUT : 0))
+			print_message("# late parent, hang %d: %d %s\n", hang, rc, reason);
+		assert_int_equal(rc, hang ? -ETIMEDOUT : 0);
+		if (hang) {
+			assert_non_null(strstr(reason, "no progress"));
+			assert_non_null(strstr(reason, ": T "));
+		}
+		pool_stop(p, 0, NULL);
+		p = NULL;
+	}
+	end(NULL);
+}
+
 /* A round, then pool_stop(TEST_STOP_MS) with worker 1 of 2 tearing down
  * in mode: pool_stop's result, its reason in reason, both pids gone. */
 static int stop_with(enum mode mode, char *reason)
@@ -1119,6 +1185,7 @@ int main(void)
 		TEST("pool: with progress, the watchdog stops a stalled round but not a slow one", test_progress),
 		TEST("pool: pool_stop kills a teardown blocked for good but waits for one still using CPU", test_stop_stall),
 		TEST("pool: a round stalled because a worker gets no CPU (a SCHED_FIFO hog) is given more time; a spinning hang still fails", test_starved),
+		TEST("pool: a parent that got no CPU with its workers (all stopped 3 limits) does not count that time against them; workers that never move again still fail", test_parent_late),
 		TEST("pool: thread backend: 3 workers are threads of one host process, rounds return results through their slots", test_thread_rounds),
 		TEST("pool: thread backend: a worker thread killed with SIGKILL fails the round, the host is reaped", test_thread_kill),
 	};
