@@ -80,7 +80,8 @@
 #define POOL_POLL_MS 10u
 
 /* A wait on the done counter that comes back this much later than asked
- * means the parent itself got no CPU (a starved session: on the 2-CPU VMs
+ * (or a quarter of the stall limit, when less) means the parent itself got
+ * no CPU (a starved session: on the 2-CPU VMs
  * here a process at nice -20 waited up to 7 s for a CPU beside the soak's
  * hog and tests, sched_autogroup).  The workers likely got none either,
  * and the parent must not judge them on time it could not look: the stall
@@ -712,6 +713,9 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 	uint64_t deadline = clk_now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
 	uint64_t hard = deadline + (uint64_t)timeout_ms * (POOL_STALL_STRETCH - 1) * NS_PER_MS;
 	uint64_t half = (uint64_t)timeout_ms * NS_PER_MS / 2;
+	/* Late: POOL_LATE_MS, or a quarter of the limit when that is less. */
+	uint64_t late_ns = (uint64_t)POOL_LATE_MS * NS_PER_MS < half / 2 ?
+			   (uint64_t)POOL_LATE_MS * NS_PER_MS : half / 2;
 	uint64_t seen = 0;
 	bool track = !starting && p->cfg.progress;
 	bool looked = false;
@@ -773,6 +777,15 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 				looked = true;
 			}
 		}
+		if (now >= deadline && track && !looked && now < hard &&
+		    stall_look_alloc(p, look, cur)) {
+			/* No look half a limit old (the parent itself ran
+			 * late): a hang is judged on two looks, so look now
+			 * and judge half a limit later. */
+			stall_look_take(p, look, now);
+			looked = true;
+			deadline = now + half;
+		}
 		if (now >= deadline && looked) {
 			stall_look_take(p, cur, now);
 			if (now < hard && stall_starved(p, look, cur)) {
@@ -805,7 +818,7 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 			futex_wait(&c->done, d, left);
 		atomic_store(&c->parent_sleeps, 0);
 		woke = clk_now_ns();
-		if (woke - now > left + (uint64_t)POOL_LATE_MS * NS_PER_MS) {
+		if (woke - now > left + late_ns) {
 			/* The parent was not run, and the workers likely not
 			 * either: the stall limit starts again from here. */
 			deadline = woke + (uint64_t)timeout_ms * NS_PER_MS;
