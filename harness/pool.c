@@ -81,12 +81,12 @@
 
 /* A wait on the done counter that comes back this much later than asked
  * (or a quarter of the stall limit, when less) means the parent itself got
- * no CPU (a starved session: on the 2-CPU VMs
- * here a process at nice -20 waited up to 7 s for a CPU beside the soak's
- * hog and tests, sched_autogroup).  The workers likely got none either,
- * and the parent must not judge them on time it could not look: the stall
- * limit starts again when the parent runs again, within the limit in all
- * (POOL_STALL_STRETCH). */
+ * no CPU: a starved session (on the 2-CPU VMs here a process at nice -20
+ * waited up to 7 s for a CPU beside the soak's hog and tests; each session
+ * is a scheduling group, sched_autogroup).  The workers likely got none
+ * either, and the parent must not judge them on time it could not look:
+ * the stall limit starts again when the parent runs again, within the
+ * limit in all (POOL_STALL_STRETCH). */
 #define POOL_LATE_MS 100u
 
 /* Grace between SIGTERM and SIGKILL.  Workers ignore SIGTERM by default
@@ -724,7 +724,7 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 	if (spin_until(&c->done, p->n, true))
 		return 0;
 	for (;;) {
-		uint64_t now, left, woke;
+		uint64_t now, left, slept, woke;
 		int sig;
 
 		d = atomic_load(&c->done);
@@ -814,11 +814,12 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 		if (left > POOL_POLL_MS * NS_PER_MS)
 			left = POOL_POLL_MS * NS_PER_MS;
 		atomic_store(&c->parent_sleeps, 1);
+		slept = clk_now_ns();
 		if (atomic_load(&c->done) != p->n)
 			futex_wait(&c->done, d, left);
 		atomic_store(&c->parent_sleeps, 0);
 		woke = clk_now_ns();
-		if (woke - now > left + late_ns) {
+		if (woke - slept > left + late_ns) {
 			/* The parent was not run, and the workers likely not
 			 * either: the stall limit starts again from here. */
 			deadline = woke + (uint64_t)timeout_ms * NS_PER_MS;
