@@ -16,6 +16,7 @@
 #include "context.h"
 #include "fleet.h"
 #include "gbench.h"
+#include "leftovers.h"
 #include "mpirank.h"
 #include "outdir.h"
 #include "rerun.h"
@@ -362,12 +363,22 @@ int main(int argc, char **argv)
 							     .min_time = min_time, .order = order });
 	runner_context(&rf.cfg);
 	{
-		/* Sync objects an earlier run left when it was SIGKILLed (named
-		 * semaphores, lock files, SysV sets whose creator is gone):
+		/* Objects an earlier run left when it was SIGKILLed (whose
+		 * maker is gone: named objects, the SysV ids its ledger lists,
+		 * leftovers.h; then the sync primitives' keyed SysV sets):
 		 * removed, and said so. */
-		char stale[1024];
-		int nstale = sync_stale_scan(1, stale, sizeof(stale));
+		char stale[1024] = "", sync_stale[512];
+		int nstale = ipc_leftovers_scan(NULL, IPC_LEFT_STALE | IPC_LEFT_REMOVE, stale,
+						sizeof(stale));
+		int nsync = sync_stale_scan(1, sync_stale, sizeof(sync_stale));
 
+		nstale = nstale > 0 ? nstale : 0;
+		if (nsync > 0) {
+			size_t used = strlen(stale);
+
+			snprintf(stale + used, sizeof(stale) - used, "%s%s", used ? " " : "", sync_stale);
+			nstale += nsync;
+		}
 		if (nstale > 0) {
 			fprintf(stderr, "ipclab: removed %d object(s) left by an earlier run that was killed: %s\n",
 				nstale, stale);

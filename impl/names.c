@@ -1,6 +1,7 @@
 /* names.c - unique IPC names and private directories. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,12 +24,86 @@ static atomic_uint name_seq;
 static char tracked_names[IPC_NAMES_TRACKED][IPC_NAME_MAX];
 static char tracked_dirs[IPC_NAMES_TRACKED][IPC_PATH_MAX];
 static atomic_uint tracked_names_next, tracked_dirs_next;
-/* Live SysV ids: kind << 32 | id, 0 for a free slot. */
+/* Live SysV ids: pid << 34 | kind << 32 | id, 0 for a free slot.  The pid
+ * of the process that tracked it: a forked child inherits the table, and
+ * only its own ids decide when its ledger goes. */
 static atomic_ullong tracked_sysv[IPC_SYSV_TRACKED];
 
 static unsigned long long sysv_key(enum ipc_sysv_kind kind, int id)
 {
-	return (unsigned long long)kind << 32 | (unsigned)id;
+	return (unsigned long long)getpid() << 34 | (unsigned long long)kind << 32 | (unsigned)id;
+}
+
+/* The SysV ledger (names.h): the file of this process, "" when none.  The
+ * path is published like a tracked name (first byte last) for the sweep;
+ * ledger_pid tells a forked child that the file is its parent's. */
+static pthread_mutex_t ledger_lock = PTHREAD_MUTEX_INITIALIZER;
+static char ledger_path[IPC_PATH_MAX];
+static int ledger_fd = -1;
+static pid_t ledger_pid;
+
+static void track(char *slot, size_t cap, const char *s);
+
+static const char *sysv_kind_word(enum ipc_sysv_kind kind)
+{
+	return kind == IPC_SYSV_MSG ? "msg" : kind == IPC_SYSV_SEM ? "sem" : "shm";
+}
+
+static void ledger_close(void)
+{
+	ledger_path[0] = '\0';
+	if (ledger_fd >= 0)
+		close(ledger_fd);
+	ledger_fd = -1;
+}
+
+/* One line "KIND ID" for an id just made; the file is made on the first. */
+static void ledger_add(enum ipc_sysv_kind kind, int id)
+{
+	char path[IPC_PATH_MAX], line[32];
+	int n;
+
+	pthread_mutex_lock(&ledger_lock);
+	if (ledger_pid != getpid()) { /* none yet, or the parent's: not ours */
+		ledger_close();
+		ledger_pid = getpid();
+	}
+	if (ledger_fd < 0) {
+		const char *tmp = getenv("TMPDIR");
+
+		n = snprintf(path, sizeof(path), "%s/%s-%s-%ld-XXXXXX", tmp && *tmp ? tmp : "/tmp",
+			     IPC_NAME_PREFIX, IPC_SYSV_LEDGER_KIND, (long)getpid());
+		if (n > 0 && (size_t)n < sizeof(path))
+			ledger_fd = mkostemp(path, O_APPEND | O_CLOEXEC);
+		if (ledger_fd >= 0)
+			track(ledger_path, sizeof(ledger_path), path);
+	}
+	n = snprintf(line, sizeof(line), "%s %d\n", sysv_kind_word(kind), id);
+	if (ledger_fd >= 0 && write(ledger_fd, line, (size_t)n) != n) {
+		/* A ledger that misses an id is worse than none: a later run
+		 * would take what it lists for all. */
+		unlink(ledger_path);
+		ledger_close();
+	}
+	pthread_mutex_unlock(&ledger_lock);
+}
+
+/* The file goes when the table holds no id of this process any more. */
+static void ledger_drop_if_empty(void)
+{
+	pthread_mutex_lock(&ledger_lock);
+	if (ledger_pid == getpid() && ledger_fd >= 0) {
+		unsigned long long me = (unsigned long long)getpid();
+		unsigned i = 0;
+
+		while (i < IPC_SYSV_TRACKED && atomic_load(&tracked_sysv[i]) >> 34 != me)
+			i++;
+		if (i == IPC_SYSV_TRACKED) {
+			unlink(ledger_path);
+			ledger_close();
+		}
+	}
+	pthread_mutex_unlock(&ledger_lock);
 }
 
 void ipc_sysv_track(enum ipc_sysv_kind kind, int id)
@@ -41,8 +116,9 @@ void ipc_sysv_track(enum ipc_sysv_kind kind, int id)
 		unsigned long long free_slot = 0;
 
 		if (atomic_compare_exchange_strong(&tracked_sysv[i], &free_slot, key))
-			return;
+			break;
 	}
+	ledger_add(kind, id);
 }
 
 void ipc_sysv_untrack(enum ipc_sysv_kind kind, int id)
@@ -54,8 +130,10 @@ void ipc_sysv_untrack(enum ipc_sysv_kind kind, int id)
 	for (unsigned i = 0; i < IPC_SYSV_TRACKED; i++) {
 		unsigned long long want = key;
 
-		if (atomic_compare_exchange_strong(&tracked_sysv[i], &want, 0))
+		if (atomic_compare_exchange_strong(&tracked_sysv[i], &want, 0)) {
+			ledger_drop_if_empty();
 			return;
+		}
 	}
 }
 
@@ -66,7 +144,7 @@ static void sysv_sweep(void)
 		unsigned long long key = atomic_load(&tracked_sysv[i]);
 		int id = (int)(unsigned)(key & 0xffffffffu);
 
-		switch ((enum ipc_sysv_kind)(key >> 32)) {
+		switch ((enum ipc_sysv_kind)(key >> 32 & 3)) {
 		case IPC_SYSV_MSG:
 			syscall(SYS_msgctl, id, IPC_RMID, NULL);
 			break;
@@ -78,6 +156,8 @@ static void sysv_sweep(void)
 			break;
 		}
 	}
+	if (ledger_pid == getpid() && ledger_path[0] == '/')
+		unlink(ledger_path);
 }
 
 static void track(char *slot, size_t cap, const char *s)
@@ -107,8 +187,7 @@ static void shm_path(char *buf, size_t cap, const char *name)
 	memcpy(buf + d, name, n + 1);
 }
 
-/* The files in dir (one level: sockets, fifos), then dir. */
-static void remove_dir(const char *dir)
+void ipc_dir_remove(const char *dir)
 {
 	char buf[4096];
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -150,7 +229,7 @@ void ipc_names_sweep(void)
 	}
 	for (unsigned i = 0; i < IPC_NAMES_TRACKED; i++)
 		if (tracked_dirs[i][0] == '/')
-			remove_dir(tracked_dirs[i]);
+			ipc_dir_remove(tracked_dirs[i]);
 	sysv_sweep();
 }
 

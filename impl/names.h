@@ -39,10 +39,22 @@ void ipc_names_sweep(void);
  * it does not.  The kernel gives a removed id out again only after its
  * sequence wraps, and an id is untracked once removed, so the sweep never
  * reaches another object.  At most IPC_SYSV_TRACKED at once; more go
- * untracked (a SIGKILL leaves those, as it leaves every SysV id). */
+ * untracked.
+ *
+ * A SIGKILL runs no sweep, and a SysV id has no name to carry its maker's
+ * pid, so every id tracked is also written to the process's ledger, a file
+ * "$TMPDIR/ipclab-sysv-PID-XXXXXX" of "msg ID", "sem ID" or "shm ID" lines,
+ * made with the first id and removed when no tracked id is left (and by
+ * the sweep).  A ledger whose maker is gone lists what a SIGKILL left:
+ * ipc_leftovers_scan (leftovers.h) removes those ids and the file. */
 enum ipc_sysv_kind { IPC_SYSV_MSG = 1, IPC_SYSV_SEM, IPC_SYSV_SHM };
 #define IPC_SYSV_TRACKED 1024
+#define IPC_SYSV_LEDGER_KIND "sysv"
 void ipc_sysv_track(enum ipc_sysv_kind kind, int id);
 void ipc_sysv_untrack(enum ipc_sysv_kind kind, int id);
+
+/* Remove the files in dir (one level: the sockets and fifos of a private
+ * directory), then dir.  Async-signal-safe. */
+void ipc_dir_remove(const char *dir);
 
 #endif

@@ -1210,6 +1210,129 @@ def class_hostile():
 		diag("hostile shared memory: %s not built" % exe)
 
 
+# ---- class 9: SIGKILL of ipclab itself -----------------------------------
+
+# Mechanisms whose objects outlive a SIGKILL of the process that made them:
+# a named queue, a private fifo folder, a SysV queue, a SysV semaphore set.
+KILLED_IMPLS = ["mqueue", "fifo", "sysv-msg", "sysv-shm"]
+STALE_LINE = re.compile(r"^ipclab: removed (\d+) object\(s\) left by an earlier run that was killed: (.*)$")
+
+
+def objects_of(pid):
+	"""Names of the objects a run made ("ipclab-KIND-PID-..." in /dev/shm,
+	/dev/mqueue and the private TMPDIR) and the SysV ids its ledger lists."""
+	names, ids = [], []
+	for d in ["/dev/shm"] + (["/dev/mqueue"] if MQUEUE_MOUNTED else []) + [PRIVATE_TMP]:
+		try:
+			entries = os.listdir(d)
+		except OSError:
+			continue
+		for n in entries:
+			base = n[4:] if n.startswith("sem.") else n
+			m = NAME_PID.match(base)
+			if m and int(m.group(1)) == pid:
+				names.append(os.path.join(d, n))
+	for path in names:
+		if os.path.basename(path).startswith("ipclab-sysv-") and os.path.isfile(path):
+			with open(path) as f:
+				ids += [tuple(l.split()) for l in f if len(l.split()) == 2]
+	return names, ids
+
+
+def sysv_ids_now():
+	"""{(kind, id)} of every SysV queue, semaphore set and segment now."""
+	now = set()
+	for kind in ("msg", "sem", "shm"):
+		try:
+			with open("/proc/sysvipc/" + kind) as f:
+				next(f)
+				now.update((kind, l.split()[1]) for l in f if len(l.split()) > 1)
+		except OSError:
+			pass
+	return now
+
+
+def class_killed():
+	"""ipclab SIGKILLed in a case leaves that case's objects (nothing can
+	remove them then); the next ipclab removes them, says which on stderr
+	and in bench.json, and touches nothing of a run still going."""
+	why, left = [], []
+	# A queue can be listed (and so found) only where /dev/mqueue is mounted.
+	impls = [i for i in KILLED_IMPLS if MQUEUE_MOUNTED or i != "mqueue"]
+
+	def start(impl, seconds):
+		sel = ["--impl=" + impl, "--scenario=pingpong", "--size=64", "--wait=block",
+		       "--placement=compact", "--no-sentinel"]
+		r = Run(ipclab_argv(sel, out_dir("killed"), timing=[
+			"--benchmark_min_time=%d" % seconds, "--benchmark_repetitions=1"]))
+		# In its case: a progress line, then objects of its pid.
+		return r, wait_for(lambda: r.progress() and objects_of(r.pid)[0], 20, 0.02)
+
+	# First a run that goes on through all of this (its case lasts 10 s or
+	# more), then one run per mechanism, all in their case at once (so no
+	# start of one removes what another left), SIGKILLed together.
+	live, live_names = start("fifo", 10)
+	killed = [(impl,) + start(impl, 10) for impl in impls]
+	for impl, r, seen in killed:
+		try:
+			os.killpg(r.pid, signal.SIGKILL)
+		except ProcessLookupError:
+			pass
+	for impl, r, seen in killed:
+		r.wait()
+		names, ids = objects_of(r.pid)
+		if not seen or not names:
+			why.append("%s: no object of run %d seen (premise: a SIGKILLed run leaves some): %s" % (
+				impl, r.pid, r.lines()[-3:]))
+		if impl.startswith("sysv-") and not ids:
+			why.append("%s: SIGKILLed run %d left no SysV ledger listing an id: %s" % (impl, r.pid, names))
+		left.append((impl, r.pid, names, ids))
+	reap_strays()
+	# A ledger lists every id its run made; those it removed itself (a
+	# sysv-shm segment goes at once) are not left.
+	ids_left = sysv_ids_now()
+	left = [(impl, pid, names, [i for i in ids if i in ids_left]) for impl, pid, names, ids in left]
+	out = out_dir("after-killed")
+	r = Run(ipclab_argv(["--impl=pipe", "--scenario=pingpong", "--size=64"], out))
+	r.wait()
+	line = [m for m in map(STALE_LINE.match, r.lines()) if m]
+	said = line[0].group(2).split() if line else []
+	data, problem = load_results(out)
+	ctx = (data or {}).get("context", {}).get("ipclab_stale_removed", "").split()
+	if r.rc != 0 or data is None:
+		why.append("the run after: exit %s, %s: %s" % (r.rc, problem or "bench.json", r.lines()[-3:]))
+	ids_now = sysv_ids_now()
+	for impl, pid, names, ids in left:
+		for n in names:
+			if os.path.lexists(n):
+				why.append("%s: %s of the killed run %d is still there" % (impl, n, pid))
+			if n not in said or n not in ctx:
+				why.append("%s: %s not named on stderr (%s) or in ipclab_stale_removed (%s)" % (
+					impl, n, said, ctx))
+		for kind, i in ids:
+			if (kind, i) in ids_now:
+				why.append("%s: SysV %s id %s of the killed run %d is still there" % (impl, kind, i, pid))
+			if "sysv-%s:id=%s" % (kind, i) not in said:
+				why.append("%s: SysV %s id %s not named on stderr: %s" % (impl, kind, i, said))
+	gone = [n for n in (live_names or []) if not os.path.lexists(n)]
+	if not live_names:
+		why.append("no object of the run still going (%d) seen: %s" % (live.pid, live.lines()[-3:]))
+	elif live.p.poll() is None and gone:
+		why.append("the next run removed objects of a run still going: %s" % gone)
+	elif live.p.poll() is not None:
+		why.append("the run still going (%d) ended early: exit %s" % (live.pid, live.p.poll()))
+	try:
+		os.kill(live.pid, signal.SIGTERM)
+	except ProcessLookupError:
+		pass
+	if live.wait() != 128 + signal.SIGTERM:
+		why.append("the run still going (%d), sent SIGTERM, ended %s: %s" % (
+			live.pid, live.rc, live.lines()[-3:]))
+	ok(not why, "ipclab SIGKILLed in a case (%s): the next run removes what it left, names each, "
+	   "and leaves a running run's objects alone" % ", ".join(impls), "\n".join(why))
+	clean_check("after SIGKILLed runs", live, before=set())
+
+
 def main():
 	diag("seed %d (FAULTS_SEED=%d reproduces), ipclab %s" % (SEED, SEED, IPCLAB))
 	if not SUBREAPER:
@@ -1223,7 +1346,8 @@ def main():
 	only = os.environ.get("FAULTS_ONLY", "").split(",") if os.environ.get("FAULTS_ONLY") else None
 	classes = [("kill", class_kill), ("signal", class_signal), ("stop", class_stop),
 		   ("folder", class_folder), ("concurrent", class_concurrent),
-		   ("rlimit", class_rlimit), ("fuzz", class_fuzz), ("hostile", class_hostile)]
+		   ("rlimit", class_rlimit), ("fuzz", class_fuzz), ("hostile", class_hostile),
+		   ("killed", class_killed)]
 	try:
 		for name, fn in classes:
 			if only and name not in only:

@@ -1,7 +1,6 @@
 /* registry.c - every synchronization primitive's table, and the scan for
  * objects a SIGKILLed run left behind.  Adding a primitive: one file in
  * impl/sync/ and one line here. */
-#include <dirent.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leftovers.h"
 #include "names.h"
 #include "sync_impl.h"
 
@@ -92,11 +92,10 @@ const char *sync_owner_death_name(enum sync_owner_death d)
  * older than this. */
 #define SYNC_STALE_UNSTAMPED_S 10
 
-/* One object that may outlive its creator. */
+/* One SysV set that may outlive its creator (named objects: leftovers.h). */
 struct leftover {
-	char what[IPC_PATH_MAX + 32]; /* as reported */
-	char path[IPC_PATH_MAX];      /* file to unlink, "" for SysV */
-	int semid;                    /* SysV set, else -1 */
+	char what[96];                /* as reported */
+	int semid;
 	long pid;                     /* creator, 0 unknown */
 	int stale;                    /* creator gone */
 };
@@ -118,12 +117,8 @@ static void scan_take(struct scan *s, struct leftover *l)
 	if (s->only_stale && !l->stale)
 		return;
 	s->found++;
-	if (s->remove) {
-		if (l->semid >= 0)
-			semctl(l->semid, 0, IPC_RMID);
-		else
-			unlink(l->path);
-	}
+	if (s->remove)
+		semctl(l->semid, 0, IPC_RMID);
 	if (s->out && s->used < s->len) {
 		int n = snprintf(s->out + s->used, s->len - s->used, "%s%s", s->used ? " " : "",
 				 l->what);
@@ -133,33 +128,6 @@ static void scan_take(struct scan *s, struct leftover *l)
 		if (s->used >= s->len)
 			s->used = s->len;
 	}
-}
-
-/* dir/PREFIX-KIND-PID-...: files that carry their creator's pid. */
-static int scan_dir(struct scan *s, const char *dir, const char *prefix, const char *kind)
-{
-	char start[64];
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t n;
-
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	snprintf(start, sizeof(start), "%s%s-%s-", prefix, IPC_NAME_PREFIX, kind);
-	n = strlen(start);
-	while ((e = readdir(d)) != NULL) {
-		struct leftover l = { .semid = -1 };
-
-		if (strncmp(e->d_name, start, n) != 0)
-			continue;
-		l.pid = strtol(e->d_name + n, NULL, 10);
-		l.stale = pid_gone(l.pid);
-		snprintf(l.path, sizeof(l.path), "%s/%.200s", dir, e->d_name);
-		snprintf(l.what, sizeof(l.what), "%s", l.path);
-		scan_take(s, &l);
-	}
-	closedir(d);
-	return 0;
 }
 
 static int sysv_val(int id, int num)
@@ -183,7 +151,7 @@ static int scan_sysv(struct scan *s)
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		struct leftover l = { .path = "" };
+		struct leftover l = { .semid = -1 };
 		long long key, ctime_s;
 		unsigned long nsems, uid;
 		unsigned perms;
@@ -210,16 +178,19 @@ static int scan_sysv(struct scan *s)
 
 static int scan_all(struct scan *s)
 {
-	const char *tmp = getenv("TMPDIR");
+	unsigned flags = (s->only_stale ? IPC_LEFT_STALE : 0) | (s->remove ? IPC_LEFT_REMOVE : 0);
 	int rc, first = 0;
 
 	if (s->out && s->len)
 		s->out[0] = '\0';
-	/* sem_open("/NAME") lives at /dev/shm/sem.NAME (glibc). */
-	rc = scan_dir(s, "/dev/shm", "sem.", SYNC_SEM_KIND);
+	/* Named semaphores and lock files: named as every object is. */
+	rc = ipc_leftovers_scan(SYNC_SEM_KIND, flags, s->out, s->len);
+	s->found += rc > 0 ? rc : 0;
 	first = first ? first : rc;
-	rc = scan_dir(s, tmp && *tmp ? tmp : "/tmp", "", SYNC_LOCK_KIND);
+	rc = ipc_leftovers_scan(SYNC_LOCK_KIND, flags, s->out, s->len);
+	s->found += rc > 0 ? rc : 0;
 	first = first ? first : rc;
+	s->used = s->out && s->len ? strlen(s->out) : 0;
 	rc = scan_sysv(s);
 	first = first ? first : rc;
 	return first < 0 ? first : s->found;
