@@ -356,11 +356,16 @@ def sysv_twice():
 			if left:
 				why.append("run %d: %s twice after %.2fs (exit %s): SysV ids left: %s" % (
 					i, signal.Signals(sig).name, delay, rc, left))
+			# Nor its ledger of them ($TMPDIR/ipclab-sysv-PID-..., names.h).
+			files = os.listdir(tmpdir)
+			if files:
+				why.append("run %d: %s twice after %.2fs (exit %s): left in its TMPDIR: %s" % (
+					i, signal.Signals(sig).name, delay, rc, files))
 		finally:
 			holder.kill()
 			holder.wait()
 	print("# sysv twice: %d of %d runs ended by the second signal" % (signalled, SYSV_TWICE_RUNS))
-	ok(not why, "a second signal leaves no SysV id (sysv-msg, sysv-shm, sysv-sem; %d runs)"
+	ok(not why, "a second signal leaves no SysV id and no ledger of them (sysv-msg, sysv-shm, sysv-sem; %d runs)"
 	   % SYSV_TWICE_RUNS, why[:5])
 
 
