@@ -11,7 +11,8 @@
 # on every CPU for that round only: `stress-ng --cpu NCPU` when installed
 # (Debian's stress-ng, an optional package of scripts/install-deps.sh), else
 # one shell spinner per CPU.  Prints one line per round and then
-# "soak: K of N passed"; each failing round's log is kept and named.
+# "soak: K of N passed"; each failing round's log is kept and named, and
+# nothing else the soak made is left when it ends (also on SIGINT/SIGTERM).
 # SOAK_RECLONE=1 clones and builds afresh before every round.
 # SOAK_PAUSE=S waits S seconds between rounds, outside the lock, so that
 # measuring runs waiting for it get their turn (default 0).
@@ -43,6 +44,20 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/soak-tests.XXXXXX")
 # user of its own (RLIMIT_NPROC), which must reach the clone's build.
 chmod 755 "$work"
 ncpu=$(nproc)
+# What the soak made goes when it ends, however it ends: the clones, the
+# hog, the round markers and every log but those of rounds that failed
+# (the folder stays only for them).
+cleanup() {
+	rm -rf "$work"/clone-* "$work/hog.sh" "$work"/passed-*
+	for f in "$work"/round-*.log; do
+		[ -e "$f" ] || continue
+		i=${f##*/round-}
+		[ -e "$work/failed-${i%.log}" ] || rm -f "$f"
+	done
+	rm -f "$work"/failed-*
+	rmdir "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -97,6 +112,7 @@ round() {
 		echo "soak: round $1 passed (${t}s)"
 		rm -f "$log"
 	else
+		: >"$work/failed-$1"
 		failing=$(grep -E '^(tests/|/)[^ ]* .*(Wstat|Failed)|^ *Failed tests?:' "$log" | tr -s ' ' | head -n 6 | tr '\n' ';')
 		echo "soak: round $1 FAILED (${t}s, exit $rc): $failing log $log"
 	fi
@@ -140,5 +156,4 @@ else
 fi
 passed=$(ls "$work" | grep -c '^passed-')
 echo "soak: $passed of $n passed"
-if [ "$passed" -eq "$n" ]; then rm -rf "$work"/clone-*; fi
 [ "$passed" -eq "$n" ]
