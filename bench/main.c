@@ -134,6 +134,32 @@ static uint64_t random_seed(void)
 	return ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid()) % 1000000000u;
 }
 
+/* Objects a SIGKILLed process left (its maker gone: named objects, the
+ * SysV ids its ledger lists, leftovers.h; then the sync primitives' keyed
+ * SysV sets): removed, and said so.  At the start, an earlier run's (also
+ * in the context); at the end, those of a process of this run that was
+ * killed (an MPI rank: the others removed its SysV ids, not its ledger). */
+static void stale_remove(bool at_start)
+{
+	char stale[1024] = "", sync_stale[512];
+	int nstale = ipc_leftovers_scan(NULL, IPC_LEFT_STALE | IPC_LEFT_REMOVE, stale, sizeof(stale));
+	int nsync = sync_stale_scan(1, sync_stale, sizeof(sync_stale));
+
+	nstale = nstale > 0 ? nstale : 0;
+	if (nsync > 0) {
+		size_t used = strlen(stale);
+
+		snprintf(stale + used, sizeof(stale) - used, "%s%s", used ? " " : "", sync_stale);
+		nstale += nsync;
+	}
+	if (nstale <= 0)
+		return;
+	fprintf(stderr, "ipclab: removed %d object(s) left by %s that was killed: %s\n", nstale,
+		at_start ? "an earlier run" : "a process", stale);
+	if (at_start)
+		gb_add_context("ipclab_stale_removed", stale);
+}
+
 int main(int argc, char **argv)
 {
 	struct selection *sel = calloc(1, sizeof(*sel));
@@ -362,29 +388,7 @@ int main(int argc, char **argv)
 	context_add(sel, &suite, topo, &(struct context_run){ .argc = argc, .argv = exact, .reps = reps,
 							     .min_time = min_time, .order = order });
 	runner_context(&rf.cfg);
-	{
-		/* Objects an earlier run left when it was SIGKILLed (whose
-		 * maker is gone: named objects, the SysV ids its ledger lists,
-		 * leftovers.h; then the sync primitives' keyed SysV sets):
-		 * removed, and said so. */
-		char stale[1024] = "", sync_stale[512];
-		int nstale = ipc_leftovers_scan(NULL, IPC_LEFT_STALE | IPC_LEFT_REMOVE, stale,
-						sizeof(stale));
-		int nsync = sync_stale_scan(1, sync_stale, sizeof(sync_stale));
-
-		nstale = nstale > 0 ? nstale : 0;
-		if (nsync > 0) {
-			size_t used = strlen(stale);
-
-			snprintf(stale + used, sizeof(stale) - used, "%s%s", used ? " " : "", sync_stale);
-			nstale += nsync;
-		}
-		if (nstale > 0) {
-			fprintf(stderr, "ipclab: removed %d object(s) left by an earlier run that was killed: %s\n",
-				nstale, stale);
-			gb_add_context("ipclab_stale_removed", stale);
-		}
-	}
+	stale_remove(true);
 	if (rf.rerun)
 		gb_add_context("ipclab_rerun_of", rf.rerun);
 	if (fleet && fleet_begin(fleet, topo, err) < 0) {
@@ -415,6 +419,7 @@ int main(int argc, char **argv)
 	sig_set_tmpfile(NULL);
 	if (sel->out && !status)
 		tmp[0] = '\0';
+	stale_remove(false);
 	fprintf(stderr, "ipclab: %u of %u cases run, %u skipped, %u failed%s%s\n", stats.ran, stats.cases,
 		stats.skipped, stats.failed, stats.drifted ? ", drift on some" : "",
 		sig_pending() ? ", interrupted" : "");

@@ -61,9 +61,29 @@ static long name_pid(const char *name, const char *kind)
 	return 0;
 }
 
+/* No such process, or a zombie (killed, not yet reaped by its parent:
+ * an MPI rank until mpirun waits for it). */
 static int pid_gone(long pid)
 {
-	return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	char path[32], buf[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')'); /* "PID (COMM) S ...": COMM may hold ')' */
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
 static void say(struct scan *s, const char *what)

@@ -179,6 +179,39 @@ static void test_killed_and_live(void **state)
 	}
 }
 
+/* A maker killed but not reaped yet (a zombie, as an MPI rank is until
+ * mpirun waits for it) is gone too. */
+static void test_zombie_maker(void **state)
+{
+	char list[LIST] = "";
+	siginfo_t si;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *chans[NMAKERS];
+
+		alarm(CHILD_ALARM_S);
+		make_all(chans);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	ipc_leftovers_scan(NULL, IPC_LEFT_STALE | IPC_LEFT_REMOVE, list, sizeof(list));
+	print_message("# removed while a zombie: %s\n", list);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_true(lists(list, "fifo", pid));
+	assert_true(lists(list, IPC_SYSV_LEDGER_KIND, pid));
+	list[0] = '\0';
+	ipc_leftovers_scan(NULL, 0, list, sizeof(list));
+	assert_false(lists(list, "fifo", pid) || lists(list, IPC_SYSV_LEDGER_KIND, pid));
+}
+
 /* The ledger files of pid now present. */
 static int ledgers_of(pid_t pid)
 {
@@ -291,6 +324,7 @@ int main(void)
 #define TEST(name, fn) { name, fn, NULL, NULL, NULL }
 	const struct CMUnitTest tests[] = {
 		TEST("leftovers: a SIGKILLed maker's queue, fifo directory, SysV ids and ledger are found and removed; a live maker's are not, and its ledger goes with its last id", test_killed_and_live),
+		TEST("leftovers: a maker killed but not yet reaped (a zombie) is gone: its objects are removed", test_zombie_maker),
 		TEST("leftovers: a forked child keeps a SysV ledger of its own and leaves the parent's alone", test_fork_ledger),
 		TEST("leftovers: names that only look like ipclab's, and another user's objects, are never taken", test_not_ours),
 	};
