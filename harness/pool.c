@@ -642,6 +642,15 @@ static bool late_worker(const struct pool *p, unsigned i)
 	return atomic_load(&p->ws[i].done_gen) != p->gen;
 }
 
+/* Every worker has stored done_gen for this round. */
+static bool all_reported(const struct pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (late_worker(p, i))
+			return false;
+	return true;
+}
+
 /* The looks' buffers, on the first stall of a process-backend round.  False
  * when there is no look to take: the plain stall limit then. */
 static bool stall_look_alloc(const struct pool *p, struct stall_look *a, struct stall_look *b)
@@ -794,6 +803,15 @@ static int wait_all_done_looking(struct pool *p, unsigned timeout_ms, bool start
 				*look = (struct stall_look){ cur->at, look->ps };
 				memcpy(look->ps, cur->ps, p->n * sizeof(*cur->ps));
 			}
+		}
+		if (now >= deadline && !starting && all_reported(p)) {
+			/* Every worker has said it is done and the count
+			 * follows at once (worker_done: done_gen first): a
+			 * round finishing, not a hang.  Seen when a starved
+			 * worker ran again right at the verdict: "no progress
+			 * for 200 ms; workers still running ()". */
+			deadline = now + (uint64_t)POOL_POLL_MS * NS_PER_MS;
+			hard = hard > deadline ? hard : deadline;
 		}
 		if (now >= deadline) {
 			char late[POOL_ERRLEN];
