@@ -920,10 +920,14 @@ static void test_progress(void **state)
 	/* Moving, but nobody reads the progress: the limit is the round's. */
 	assert_int_equal(progress_round(false, 0, reason), -ETIMEDOUT);
 	/* Stalled after one step: the stall limit fires, and says what the
-	 * kernel saw: both workers asleep (S), in their nanosleep. */
+	 * kernel saw of each worker: asleep (S) in its nanosleep, or, on a
+	 * busy machine, runnable (R) right after one of its 50 ms naps. */
 	assert_int_equal(progress_round(true, 1, reason), -ETIMEDOUT);
+	if (!strstr(reason, "no progress") || (!strstr(reason, ": S ") && !strstr(reason, ": R ")))
+		fprintf(stderr, "# stalled round: %s\n", reason);
 	assert_non_null(strstr(reason, "no progress"));
-	assert_non_null(strstr(reason, ": S "));
+	assert_true(strstr(reason, ": S ") || strstr(reason, ": R "));
+	assert_non_null(strstr(reason, " waited "));
 	end(NULL);
 }
 
