@@ -38,6 +38,7 @@
 # only to these test jobs, for that reason alone.
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -574,6 +575,21 @@ def rank_pid(rank, marker):
 	return None
 
 
+def rank_states(marker):
+	"""pid, state and kernel function of each rank of this run."""
+	res = []
+	for pid in ranks_alive(b"ipclab", marker):
+		try:
+			with open("/proc/%s/stat" % pid) as f:
+				state = f.read().rsplit(")", 1)[1].split()[0]
+			with open("/proc/%s/wchan" % pid) as f:
+				wchan = f.read()
+		except OSError:
+			continue
+		res.append("%s %s %s" % (pid, state, wchan))
+	return res
+
+
 def kill_mid_case(out, session, impl="mpi", waits="spin,hybrid", pids=None):
 	"""Two cases of two repetitions each, in order (pingpong over mpi,
 	spin and hybrid): SIGKILL rank 1 KILL_DELAY_S after the second case
@@ -669,8 +685,15 @@ def stop_mid_case(out, session):
 	text, stopped, t_stop, took = b"", None, None, None
 	deadline = time.monotonic() + JOB_TIMEOUT_S
 	try:
-		while time.monotonic() < deadline:
-			c = p.stderr.read(1)
+		while True:
+			# Never block past the deadline: a job that neither writes
+			# nor ends fails here, saying what its ranks were doing
+			# (a blocking read once held the test until tap's 600 s).
+			left = deadline - time.monotonic()
+			if left <= 0 or not select.select([p.stderr], [], [], left)[0]:
+				raise AssertionError("the job neither ended nor wrote for %d s; ranks: %s; output: %r" % (
+					JOB_TIMEOUT_S, rank_states(marker.encode()), text[-800:]))
+			c = os.read(p.stderr.fileno(), 1)
 			if not c:
 				break
 			text += c
