@@ -60,11 +60,11 @@ static void make_all(void *chans[NMAKERS])
 		}
 }
 
-/* A child that makes one channel of each and is SIGKILLed: its pid. */
-static pid_t killed_maker(void)
+/* A child that makes one channel of each and SIGKILLs itself: its pid
+ * (not reaped). */
+static pid_t dying_maker(void)
 {
 	pid_t pid;
-	int st;
 
 	fflush(NULL);
 	pid = fork();
@@ -77,6 +77,15 @@ static pid_t killed_maker(void)
 		raise(SIGKILL);
 		_exit(1);
 	}
+	return pid;
+}
+
+/* The same, reaped. */
+static pid_t killed_maker(void)
+{
+	pid_t pid = dying_maker();
+	int st;
+
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	return pid;
@@ -189,17 +198,7 @@ static void test_zombie_maker(void **state)
 	int st;
 
 	(void)state;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		void *chans[NMAKERS];
-
-		alarm(CHILD_ALARM_S);
-		make_all(chans);
-		raise(SIGKILL);
-		_exit(1);
-	}
+	pid = dying_maker();
 	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
 	ipc_leftovers_scan(NULL, IPC_LEFT_STALE | IPC_LEFT_REMOVE, list, sizeof(list));
 	print_message("# removed while a zombie: %s\n", list);
